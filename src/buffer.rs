@@ -1,0 +1,584 @@
+//! Buffers: a queue of messages, its lock domain, and the references that
+//! keep it alive.
+
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, MutexGuard};
+use std::time::Duration;
+
+use crate::abort::{self, is_aborted};
+use crate::error::{describe, Error, ErrorKind};
+use crate::home::{deadline, wait_until, wake_room, wake_takers, Domain, Shared, Waiters};
+use crate::listener::{Listener, ListenerRef, ListenerState};
+use crate::queue::{MessageQueue, Sizes};
+use crate::reader::Reader;
+use crate::registry::{self, Registered, Users};
+use crate::value::{encode_body, measure, AsValue, BodySize};
+use crate::Progress;
+
+/// A message buffer: process-wide, found by id or name, shared by every
+/// thread that holds a [`BufferRef`] to it.
+pub struct Buffer {
+    id: u64,
+    name: Option<Box<[u8]>>,
+    sizes: Sizes,
+    /// References held by users (handles, Lua objects, notifier links).
+    /// At zero the buffer leaves the registry; its memory may live on a
+    /// little while a listener still delivers its messages.
+    users: Users,
+    home: Home,
+    /// Guarded by the home's lock: touched only through [`Locked`].
+    state: UnsafeCell<BufferState>,
+}
+
+// SAFETY: `state` is only reached through `Locked`, which holds the lock of
+// the buffer's home; everything else is immutable or atomic.
+unsafe impl Sync for Buffer {}
+unsafe impl Send for Buffer {}
+
+enum Home {
+    Own(Domain<()>),
+    Listener(Arc<Listener>),
+}
+
+#[derive(Default)]
+pub(crate) struct BufferState {
+    pub queue: MessageQueue,
+    pub closed: bool,
+    pub aborted: bool,
+    /// Whether the buffer is in its listener's queue of buffers with
+    /// messages (always equal to "has messages" for listener buffers).
+    pub in_ready: bool,
+    notify_added: Option<Box<Notifier>>,
+    notify_removed: Option<Box<Notifier>>,
+}
+
+impl BufferState {
+    /// The buffer to notify after a message was taken, if any.
+    pub(crate) fn removed_notification(&self) -> Option<Arc<Buffer>> {
+        notify_target(&self.notify_removed, self.queue.count(), NotifyKind::Removed)
+    }
+}
+
+struct Notifier {
+    target: BufferRef,
+    threshold: Option<i64>,
+}
+
+/// Which change of a buffer a notifier reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotifyKind {
+    /// `">"`: a message was added (while the count is above the threshold).
+    Added,
+    /// `"<"`: a message was taken (while the count is below the threshold).
+    Removed,
+}
+
+enum HomeGuard<'a> {
+    Own(MutexGuard<'a, Shared<()>>),
+    Listener(MutexGuard<'a, Shared<ListenerState>>),
+}
+
+/// A buffer with its home's lock held.
+pub(crate) struct Locked<'a> {
+    buffer: &'a Buffer,
+    guard: HomeGuard<'a>,
+}
+
+impl<'a> Locked<'a> {
+    /// The buffer's state, its domain's waiter counts and, for a listener
+    /// buffer, the listener's state.
+    pub fn parts(&mut self) -> (&mut BufferState, &mut Waiters, Option<&mut ListenerState>) {
+        // SAFETY: the home lock is held for as long as `self` lives, and
+        // `&mut self` makes this the only access.
+        let state = unsafe { &mut *self.buffer.state.get() };
+        match &mut self.guard {
+            HomeGuard::Own(g) => (state, &mut g.waiters, None),
+            HomeGuard::Listener(g) => {
+                let shared = &mut **g;
+                (state, &mut shared.waiters, Some(&mut shared.data))
+            }
+        }
+    }
+
+    fn condvars(&self) -> (&'a Condvar, &'a Condvar) {
+        match &self.buffer.home {
+            Home::Own(d) => (&d.takers, &d.room),
+            Home::Listener(l) => (&l.domain.takers, &l.domain.room),
+        }
+    }
+
+    fn wait(self, condvar: &Condvar, deadline: Option<std::time::Instant>) -> (Locked<'a>, bool) {
+        let buffer = self.buffer;
+        match self.guard {
+            HomeGuard::Own(g) => {
+                let (g, timed_out) = wait_until(condvar, g, deadline);
+                (Locked { buffer, guard: HomeGuard::Own(g) }, timed_out)
+            }
+            HomeGuard::Listener(g) => {
+                let (g, timed_out) = wait_until(condvar, g, deadline);
+                (Locked { buffer, guard: HomeGuard::Listener(g) }, timed_out)
+            }
+        }
+    }
+
+    /// `object_closed` or `operation_aborted` when the buffer can't be used.
+    fn check_usable(&mut self) -> Result<(), Error> {
+        let buffer = self.buffer;
+        let (state, _, listener) = self.parts();
+        let (listener_closed, listener_aborted) = listener.map_or((false, false), |l| (l.closed, l.aborted));
+        if is_aborted() || state.aborted || listener_aborted {
+            return Err(buffer.error(ErrorKind::OperationAborted));
+        }
+        if state.closed || listener_closed {
+            return Err(buffer.error(ErrorKind::ObjectClosed));
+        }
+        Ok(())
+    }
+}
+
+/// What a push does with the messages already queued.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PushMode {
+    Add,
+    Replace,
+}
+
+impl Buffer {
+    pub(crate) fn create(name: Option<&[u8]>, sizes: Sizes, listener: Option<&ListenerRef>) -> Result<BufferRef, Error> {
+        registry::create_buffer(|id| {
+            let home = match listener {
+                Some(l) => {
+                    l.listener().attach_buffer()?;
+                    Home::Listener(l.arc().clone())
+                }
+                None => Home::Own(Domain::new(())),
+            };
+            Ok(Arc::new(Buffer {
+                id,
+                name: name.map(Box::from),
+                sizes,
+                users: Users::one(),
+                home,
+                state: UnsafeCell::new(BufferState::default()),
+            }))
+        })
+        .map(BufferRef::adopt)
+    }
+
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    pub fn name(&self) -> Option<&[u8]> {
+        self.name.as_deref()
+    }
+
+    pub fn sizes(&self) -> Sizes {
+        self.sizes
+    }
+
+    pub(crate) fn error(&self, kind: ErrorKind) -> Error {
+        Error::new(kind, self.describe())
+    }
+
+    /// `mtmsg.buffer(name="…",id=…)`.
+    pub fn describe(&self) -> String {
+        describe(Self::CLASS, self.name(), Some(self.id))
+    }
+
+    pub(crate) fn listener(&self) -> Option<&Arc<Listener>> {
+        match &self.home {
+            Home::Listener(l) => Some(l),
+            Home::Own(_) => None,
+        }
+    }
+
+    fn lock(&self, nonblock: bool) -> Option<Locked<'_>> {
+        let guard = match &self.home {
+            Home::Own(d) => HomeGuard::Own(d.lock_or_try(nonblock)?),
+            Home::Listener(l) => HomeGuard::Listener(l.domain.lock_or_try(nonblock)?),
+        };
+        Some(Locked { buffer: self, guard })
+    }
+
+    /// Locks the state of a buffer whose home lock the caller holds.
+    ///
+    /// # Safety
+    /// The caller must hold the lock of this buffer's listener and keep
+    /// the returned borrow within that guard's lifetime.
+    pub(crate) unsafe fn state_under_listener_lock(&self) -> &mut BufferState {
+        &mut *self.state.get()
+    }
+
+    /// Wakes every thread waiting in this buffer's domain.
+    pub(crate) fn wake_all(&self) {
+        match &self.home {
+            Home::Own(d) => d.wake_all(),
+            Home::Listener(l) => l.domain.wake_all(),
+        }
+    }
+
+    /// The last reference is gone: leave the registry, let the listener
+    /// know, and drop the notifier links (outside the lock, as dropping a
+    /// link may free another buffer).
+    fn last_user_gone(self: &Arc<Self>) {
+        registry::remove_buffer(self.id);
+        let mut links = Vec::new();
+        {
+            let mut locked = self.lock(false).expect("blocking lock");
+            let (state, waiters, listener) = locked.parts();
+            links.extend(state.notify_added.take());
+            links.extend(state.notify_removed.take());
+            if let Some(listener) = listener {
+                listener.buffers -= 1;
+                if listener.buffers == 0 && waiters.takers > 0 {
+                    let (takers, _) = locked.condvars();
+                    takers.notify_all();
+                }
+            }
+        }
+        drop(links);
+        if let Some(listener) = self.listener() {
+            listener.release_user();
+        }
+    }
+
+    /// Adds (or, with `Replace`, sets) one message of `size` written by
+    /// `write_body`. `wait`: `None` returns `WouldBlock` when a fixed buffer
+    /// is full; `Some(timeout)` waits for room.
+    pub(crate) fn push(
+        self: &Arc<Self>,
+        size: BodySize,
+        write_body: impl FnOnce(&mut [u8]),
+        mode: PushMode,
+        nonblock: bool,
+        wait: Option<Option<Duration>>,
+        notify: bool,
+    ) -> Result<Progress, Error> {
+        self.sizes.check_message(size.message_bytes(), &|| self.describe())?;
+        let Some(mut locked) = self.lock(nonblock) else {
+            return Ok(Progress::WouldBlock);
+        };
+        let deadline = wait.map(deadline);
+        loop {
+            locked.check_usable()?;
+            let bytes = size.message_bytes();
+            let (state, waiters, _) = locked.parts();
+            if mode == PushMode::Replace || state.queue.has_room(&self.sizes, bytes) {
+                break;
+            }
+            let Some(deadline) = deadline else {
+                return Ok(Progress::WouldBlock);
+            };
+            waiters.room += 1;
+            let (_, room) = locked.condvars();
+            let (relocked, timed_out) = locked.wait(room, deadline);
+            locked = relocked;
+            locked.parts().1.room -= 1;
+            if timed_out {
+                locked.check_usable()?;
+                if !locked.parts().0.queue.has_room(&self.sizes, bytes) {
+                    return Ok(Progress::TimedOut);
+                }
+            }
+        }
+        let (takers, room) = locked.condvars();
+        let (state, waiters, listener) = locked.parts();
+        if mode == PushMode::Replace {
+            state.queue.clear();
+            wake_room(room, waiters);
+        }
+        if !state.queue.push(&self.sizes, size, write_body)? {
+            return Ok(Progress::WouldBlock);
+        }
+        if let Some(listener) = listener {
+            if !state.in_ready {
+                state.in_ready = true;
+                listener.ready.push_back(self.clone());
+            }
+        }
+        wake_takers(takers, waiters);
+        let target = if notify { notify_target(&state.notify_added, state.queue.count(), NotifyKind::Added) } else { None };
+        drop(locked);
+        if let Some(target) = target {
+            target.notify();
+        }
+        Ok(Progress::Done)
+    }
+
+    /// Adds an empty message on behalf of a notifier; a full, closed or
+    /// aborted target simply misses the notification. The target's own
+    /// notifiers do not fire, so notifier cycles cannot loop.
+    pub(crate) fn notify(self: &Arc<Self>) {
+        let _ = self.push(BodySize { bytes: 0, count: 0 }, |_| {}, PushMode::Add, false, None, false);
+    }
+
+    /// Takes the oldest message into `reader`.
+    pub(crate) fn take(self: &Arc<Self>, reader: &mut Reader, timeout: Option<Duration>, nonblock: bool) -> Result<Progress, Error> {
+        let Some(mut locked) = self.lock(nonblock) else {
+            return Ok(Progress::WouldBlock);
+        };
+        let deadline = deadline(timeout);
+        let mut timed_out = false;
+        loop {
+            locked.check_usable()?;
+            let (takers, room) = locked.condvars();
+            let (state, waiters, listener) = locked.parts();
+            if let Some((body, count)) = state.queue.front() {
+                reader.load(body, count, &|| self.describe())?;
+                state.queue.pop();
+                wake_room(room, waiters);
+                if let Some(listener) = listener {
+                    if state.queue.is_empty() {
+                        state.in_ready = false;
+                        listener.ready.retain(|b| !Arc::ptr_eq(b, self));
+                    }
+                }
+                let notify = state.removed_notification();
+                drop(locked);
+                if let Some(target) = notify {
+                    target.notify();
+                }
+                return Ok(Progress::Done);
+            }
+            if timed_out || nonblock || timeout == Some(Duration::ZERO) {
+                return Ok(Progress::TimedOut);
+            }
+            let in_listener = listener.is_some();
+            waiters.takers += 1;
+            waiters.buffer_takers += in_listener as u32;
+            let (relocked, expired) = locked.wait(takers, deadline);
+            locked = relocked;
+            let waiters = locked.parts().1;
+            waiters.takers -= 1;
+            waiters.buffer_takers -= in_listener as u32;
+            timed_out = expired;
+        }
+    }
+
+    pub(crate) fn count(&self) -> Result<usize, Error> {
+        let mut locked = self.lock(false).expect("blocking lock");
+        locked.check_usable()?;
+        Ok(locked.parts().0.queue.count())
+    }
+
+    pub(crate) fn clear(self: &Arc<Self>, nonblock: bool) -> Result<Progress, Error> {
+        let Some(mut locked) = self.lock(nonblock) else {
+            return Ok(Progress::WouldBlock);
+        };
+        locked.check_usable()?;
+        let (_, room) = locked.condvars();
+        let (state, waiters, listener) = locked.parts();
+        state.queue.clear();
+        drop_from_listener(self, state, listener);
+        wake_room(room, waiters);
+        Ok(Progress::Done)
+    }
+
+    /// Frees the messages and makes every later operation fail with
+    /// `object_closed`; waiting threads wake with that error.
+    pub(crate) fn close(self: &Arc<Self>) {
+        let links;
+        {
+            let mut locked = self.lock(false).expect("blocking lock");
+            let (state, _, listener) = locked.parts();
+            state.closed = true;
+            state.queue.free();
+            drop_from_listener(self, state, listener);
+            links = (state.notify_added.take(), state.notify_removed.take());
+        }
+        drop(links);
+        self.wake_all();
+    }
+
+    pub(crate) fn set_aborted(&self, flag: bool) {
+        {
+            let mut locked = self.lock(false).expect("blocking lock");
+            locked.parts().0.aborted = flag;
+        }
+        if flag {
+            self.wake_all();
+        }
+    }
+
+    pub(crate) fn is_aborted(&self) -> bool {
+        let mut locked = self.lock(false).expect("blocking lock");
+        locked.parts().0.aborted
+    }
+
+    pub(crate) fn set_notifier(&self, kind: NotifyKind, target: Option<BufferRef>, threshold: Option<i64>) -> Result<(), Error> {
+        let old;
+        {
+            let mut locked = self.lock(false).expect("blocking lock");
+            locked.check_usable()?;
+            let (state, _, _) = locked.parts();
+            let slot = match kind {
+                NotifyKind::Added => &mut state.notify_added,
+                NotifyKind::Removed => &mut state.notify_removed,
+            };
+            match target {
+                None => old = slot.take(),
+                Some(target) => {
+                    if slot.is_some() {
+                        drop(locked);
+                        drop(target);
+                        return Err(self.error(ErrorKind::HasNotifier));
+                    }
+                    *slot = Some(Box::new(Notifier { target, threshold }));
+                    old = None;
+                }
+            }
+        }
+        drop(old);
+        Ok(())
+    }
+}
+
+impl Registered for Buffer {
+    const CLASS: &'static str = "mtmsg.buffer";
+    fn name(&self) -> Option<&[u8]> {
+        self.name.as_deref()
+    }
+    fn users(&self) -> &Users {
+        &self.users
+    }
+}
+
+/// A listener buffer that lost its messages leaves the listener's queue.
+fn drop_from_listener(buffer: &Arc<Buffer>, state: &mut BufferState, listener: Option<&mut ListenerState>) {
+    if let Some(listener) = listener {
+        if state.in_ready {
+            state.in_ready = false;
+            listener.ready.retain(|b| !Arc::ptr_eq(b, buffer));
+        }
+    }
+}
+
+fn notify_target(notifier: &Option<Box<Notifier>>, count: usize, kind: NotifyKind) -> Option<Arc<Buffer>> {
+    let notifier = notifier.as_ref()?;
+    let count = i64::try_from(count).unwrap_or(i64::MAX);
+    let wanted = match (kind, notifier.threshold) {
+        (_, None) => true,
+        (NotifyKind::Added, Some(t)) => count > t,
+        (NotifyKind::Removed, Some(t)) => count < t,
+    };
+    wanted.then(|| notifier.target.buffer.clone())
+}
+
+/// One reference to a buffer, with its own nonblock mode. The buffer lives
+/// while any reference does.
+pub struct BufferRef {
+    buffer: Arc<Buffer>,
+    nonblock: AtomicBool,
+}
+
+impl BufferRef {
+    /// Wraps a buffer whose user count was already raised for this one.
+    pub(crate) fn adopt(buffer: Arc<Buffer>) -> BufferRef {
+        BufferRef { buffer, nonblock: AtomicBool::new(false) }
+    }
+
+    /// Creates a standalone buffer.
+    pub fn new(name: Option<&[u8]>, sizes: Sizes) -> Result<BufferRef, Error> {
+        Buffer::create(name, sizes, None)
+    }
+
+    /// Finds a buffer by id (`unknown_object` when there is none).
+    pub fn find_id(id: u64) -> Result<BufferRef, Error> {
+        registry::find_buffer_id(id)
+    }
+
+    /// Finds a buffer by name (`unknown_object`, `ambiguous_name`).
+    pub fn find_name(name: &[u8]) -> Result<BufferRef, Error> {
+        registry::find_buffer_name(name)
+    }
+
+    pub fn buffer(&self) -> &Buffer {
+        &self.buffer
+    }
+
+    pub fn nonblock(&self) -> bool {
+        self.nonblock.load(Ordering::Relaxed)
+    }
+
+    pub fn set_nonblock(&self, flag: bool) {
+        self.nonblock.store(flag, Ordering::Relaxed)
+    }
+
+    /// Adds one message; `Done`, or `WouldBlock` when it can't be added now.
+    pub fn add<T: AsValue>(&self, values: &[T]) -> Result<Progress, Error> {
+        self.push_values(values, PushMode::Add, None)
+    }
+
+    /// Replaces every queued message by this one.
+    pub fn set<T: AsValue>(&self, values: &[T]) -> Result<Progress, Error> {
+        self.push_values(values, PushMode::Replace, None)
+    }
+
+    /// Adds one message, waiting up to `timeout` (`None`: for ever) for room
+    /// in a full fixed-size buffer: `Done` or `TimedOut`.
+    pub fn add_wait<T: AsValue>(&self, values: &[T], timeout: Option<Duration>) -> Result<Progress, Error> {
+        self.push_values(values, PushMode::Add, Some(timeout))
+    }
+
+    fn push_values<T: AsValue>(&self, values: &[T], mode: PushMode, wait: Option<Option<Duration>>) -> Result<Progress, Error> {
+        let size = measure(values)?;
+        self.buffer.push(size, |dst| encode_body(values, dst), mode, self.nonblock(), wait, true)
+    }
+
+    pub(crate) fn push_body(&self, body: &[u8], count: usize, mode: PushMode) -> Result<Progress, Error> {
+        let size = BodySize { bytes: body.len(), count };
+        self.buffer.push(size, |dst| dst.copy_from_slice(body), mode, self.nonblock(), None, true)
+    }
+
+    /// Takes the oldest message into `reader`: `Done`, `TimedOut` (nothing
+    /// within `timeout`; `None` waits for ever, zero polls) or `WouldBlock`.
+    pub fn take(&self, reader: &mut Reader, timeout: Option<Duration>) -> Result<Progress, Error> {
+        self.buffer.take(reader, timeout, self.nonblock())
+    }
+
+    pub fn count(&self) -> Result<usize, Error> {
+        self.buffer.count()
+    }
+
+    pub fn clear(&self) -> Result<Progress, Error> {
+        self.buffer.clear(self.nonblock())
+    }
+
+    pub fn close(&self) {
+        self.buffer.close()
+    }
+
+    pub fn set_aborted(&self, flag: bool) {
+        self.buffer.set_aborted(flag)
+    }
+
+    pub fn is_aborted(&self) -> bool {
+        self.buffer.is_aborted()
+    }
+
+    /// Connects (`Some`) or disconnects (`None`) a notifier of `kind`.
+    pub fn set_notifier(&self, kind: NotifyKind, target: Option<&BufferRef>, threshold: Option<i64>) -> Result<(), Error> {
+        if abort::is_aborted() {
+            return Err(self.buffer.error(ErrorKind::OperationAborted));
+        }
+        self.buffer.set_notifier(kind, target.map(BufferRef::clone), threshold)
+    }
+}
+
+impl Clone for BufferRef {
+    /// Another reference to the same buffer (nonblock off).
+    fn clone(&self) -> BufferRef {
+        self.buffer.users.acquire();
+        BufferRef::adopt(self.buffer.clone())
+    }
+}
+
+impl Drop for BufferRef {
+    fn drop(&mut self) {
+        if self.buffer.users.release() {
+            self.buffer.last_user_gone();
+        }
+    }
+}

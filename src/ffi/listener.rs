@@ -1,0 +1,151 @@
+//! `mtmsg_listener_*`: listeners through the C ABI.
+
+use std::ffi::c_char;
+
+use super::boundary::{arg, arg_mut, bytes, call, call_void, give, optional_name, out, release, timeout};
+use super::object;
+use super::types::{mtmsg_buffer, mtmsg_listener, mtmsg_reader, mtmsg_status};
+use crate::{ListenerRef, Sizes};
+
+/// Creates a listener (`name`: `name_len` bytes, or NULL for none).
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_listener_new(
+    name: *const c_char,
+    name_len: usize,
+    out_listener: *mut *mut mtmsg_listener,
+) -> mtmsg_status {
+    call(|| {
+        let out_listener = out(out_listener, "out_listener")?;
+        Ok(give(out_listener, mtmsg_listener(ListenerRef::new(optional_name(name, name_len))?)))
+    })
+}
+
+/// A new reference to the listener with this id (`MTMSG_UNKNOWN_OBJECT`).
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_listener_find_id(id: u64, out_listener: *mut *mut mtmsg_listener) -> mtmsg_status {
+    call(|| {
+        let out_listener = out(out_listener, "out_listener")?;
+        Ok(give(out_listener, mtmsg_listener(ListenerRef::find_id(id)?)))
+    })
+}
+
+/// A new reference to the one listener with this name
+/// (`MTMSG_UNKNOWN_OBJECT`, `MTMSG_AMBIGUOUS_NAME`).
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_listener_find_name(
+    name: *const c_char,
+    name_len: usize,
+    out_listener: *mut *mut mtmsg_listener,
+) -> mtmsg_status {
+    call(|| {
+        let out_listener = out(out_listener, "out_listener")?;
+        let name = bytes(name, name_len, "name")?;
+        Ok(give(out_listener, mtmsg_listener(ListenerRef::find_name(name)?)))
+    })
+}
+
+/// Another reference to the same listener (its nonblock mode off).
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_listener_clone(
+    listener: *const mtmsg_listener,
+    out_listener: *mut *mut mtmsg_listener,
+) -> mtmsg_status {
+    object::clone(listener, out_listener)
+}
+
+/// Drops this reference; the listener goes when its last reference (a
+/// handle or one of its buffers) does. NULL is fine.
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_listener_release(listener: *mut mtmsg_listener) {
+    call_void(|| release(listener))
+}
+
+/// The listener's process-wide unique id.
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_listener_id(listener: *const mtmsg_listener, out_id: *mut u64) -> mtmsg_status {
+    object::id(listener, out_id)
+}
+
+/// The listener's name (`*out_name` NULL when unnamed); valid while the
+/// handle lives.
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_listener_name(
+    listener: *const mtmsg_listener,
+    out_name: *mut *const c_char,
+    out_len: *mut usize,
+) -> mtmsg_status {
+    object::name(listener, out_name, out_len)
+}
+
+/// Creates a buffer served by the listener; arguments as for
+/// `mtmsg_buffer_new`. The listener does not keep it alive, but delivers
+/// the messages it still holds when it goes.
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_listener_newbuffer(
+    listener: *mut mtmsg_listener,
+    name: *const c_char,
+    name_len: usize,
+    size1: usize,
+    size2: usize,
+    grow: f64,
+    out_buffer: *mut *mut mtmsg_buffer,
+) -> mtmsg_status {
+    call(|| {
+        let listener = arg(listener, "listener")?;
+        let out_buffer = out(out_buffer, "out_buffer")?;
+        let sizes = Sizes::new(size1, size2, grow)?;
+        Ok(give(out_buffer, mtmsg_buffer(listener.0.new_buffer(optional_name(name, name_len), sizes)?)))
+    })
+}
+
+/// Takes the next message of any of the listener's buffers into `reader`,
+/// round robin; timeout and results as for `mtmsg_buffer_nextmsg`, plus
+/// `MTMSG_NO_BUFFERS` when it has no buffers and no messages.
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_listener_nextmsg(
+    listener: *mut mtmsg_listener,
+    reader: *mut mtmsg_reader,
+    timeout_seconds: f64,
+) -> mtmsg_status {
+    call(|| {
+        let listener = arg(listener, "listener")?;
+        let reader = arg_mut(reader, "reader")?;
+        Ok(listener.0.take(&mut reader.0, timeout(timeout_seconds)?)?.into())
+    })
+}
+
+/// Drops the messages of all the listener's buffers.
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_listener_clear(listener: *mut mtmsg_listener) -> mtmsg_status {
+    object::clear(listener)
+}
+
+/// Closes the listener and all its buffers for good.
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_listener_close(listener: *mut mtmsg_listener) -> mtmsg_status {
+    object::close(listener)
+}
+
+/// Aborts (`true`) or un-aborts the listener and, with it, its buffers.
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_listener_abort(listener: *mut mtmsg_listener, flag: bool) -> mtmsg_status {
+    object::abort(listener, flag)
+}
+
+/// Whether the listener itself is aborted.
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_listener_isabort(listener: *const mtmsg_listener, out_flag: *mut bool) -> mtmsg_status {
+    object::isabort(listener, out_flag)
+}
+
+/// Sets this handle's nonblock mode (see `mtmsg_buffer_nonblock`).
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_listener_nonblock(listener: *mut mtmsg_listener, flag: bool) -> mtmsg_status {
+    object::nonblock(listener, flag)
+}
+
+/// This handle's nonblock mode.
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_listener_isnonblock(listener: *const mtmsg_listener, out_flag: *mut bool) -> mtmsg_status {
+    object::isnonblock(listener, out_flag)
+}

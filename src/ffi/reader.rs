@@ -1,0 +1,70 @@
+//! `mtmsg_reader_*`: take a message apart value by value through the C ABI.
+
+use super::boundary::{arg, arg_mut, call, call_void, give, out, release};
+use super::types::{mtmsg_reader, mtmsg_status, mtmsg_value};
+use crate::Reader;
+
+/// Creates a reader whose memory starts at `size` bytes; `grow` as for
+/// buffers (0: a message over `size` bytes is refused with
+/// `MTMSG_MESSAGE_SIZE` and stays in its buffer). Fill it with
+/// `mtmsg_buffer_nextmsg` or `mtmsg_listener_nextmsg`.
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_reader_new(size: usize, grow: f64, out_reader: *mut *mut mtmsg_reader) -> mtmsg_status {
+    call(|| {
+        let out_reader = out(out_reader, "out_reader")?;
+        Ok(give(out_reader, mtmsg_reader(Reader::new(size, grow)?)))
+    })
+}
+
+/// Frees the reader; NULL is fine.
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_reader_release(reader: *mut mtmsg_reader) {
+    call_void(|| release(reader))
+}
+
+/// How many values of the current message are not read yet (0 for an
+/// empty message, and after `mtmsg_reader_clear`).
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_reader_remaining(reader: *const mtmsg_reader, out_count: *mut usize) -> mtmsg_status {
+    call(|| {
+        let reader = arg(reader, "reader")?;
+        out(out_count, "out_count")?.write(reader.0.remaining());
+        Ok(mtmsg_status::MTMSG_OK)
+    })
+}
+
+/// Reads up to `max` next values into `out_values`; `*out_got` says how
+/// many (fewer at the end of the message). Strings point into the reader's
+/// memory: valid until its next nextmsg, clear or release.
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_reader_next(
+    reader: *mut mtmsg_reader,
+    out_values: *mut mtmsg_value,
+    max: usize,
+    out_got: *mut usize,
+) -> mtmsg_status {
+    call(|| {
+        let reader = arg_mut(reader, "reader")?;
+        let out_got = out(out_got, "out_got")?;
+        if max > 0 && out_values.is_null() {
+            return Err(super::boundary::invalid("out_values"));
+        }
+        let mut got = 0;
+        while got < max {
+            let Some(value) = reader.0.next() else { break };
+            out_values.add(got).write(mtmsg_value::from_value(value));
+            got += 1;
+        }
+        out_got.write(got);
+        Ok(mtmsg_status::MTMSG_OK)
+    })
+}
+
+/// Forgets the current message.
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_reader_clear(reader: *mut mtmsg_reader) -> mtmsg_status {
+    call(|| {
+        arg_mut(reader, "reader")?.0.clear();
+        Ok(mtmsg_status::MTMSG_OK)
+    })
+}

@@ -1,0 +1,62 @@
+//! `mtmsg_writer_*`: build a message piece by piece through the C ABI.
+
+use super::boundary::{arg, arg_mut, call, call_void, give, out, release, slice};
+use super::types::{mtmsg_buffer, mtmsg_status, mtmsg_value, mtmsg_writer};
+use crate::Writer;
+
+/// Creates a writer whose memory starts at `size` bytes; `grow` as for
+/// buffers (0: a message over `size` bytes is refused with
+/// `MTMSG_MESSAGE_SIZE`).
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_writer_new(size: usize, grow: f64, out_writer: *mut *mut mtmsg_writer) -> mtmsg_status {
+    call(|| {
+        let out_writer = out(out_writer, "out_writer")?;
+        Ok(give(out_writer, mtmsg_writer(Writer::new(size, grow)?)))
+    })
+}
+
+/// Frees the writer; NULL is fine.
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_writer_release(writer: *mut mtmsg_writer) {
+    call_void(|| release(writer))
+}
+
+/// Appends `count` values to the message being built; on error none is.
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_writer_add(writer: *mut mtmsg_writer, values: *const mtmsg_value, count: usize) -> mtmsg_status {
+    call(|| {
+        let writer = arg_mut(writer, "writer")?;
+        writer.0.add(slice(values, count, "values")?)?;
+        Ok(mtmsg_status::MTMSG_OK)
+    })
+}
+
+/// Adds the values built so far as one message to `buffer`, atomically;
+/// returns like `mtmsg_buffer_addmsg`. On `MTMSG_OK` the writer is empty.
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_writer_addmsg(writer: *mut mtmsg_writer, buffer: *mut mtmsg_buffer) -> mtmsg_status {
+    call(|| {
+        let writer = arg_mut(writer, "writer")?;
+        let buffer = arg(buffer, "buffer")?;
+        Ok(writer.0.add_to(&buffer.0)?.into())
+    })
+}
+
+/// Replaces the buffer's messages by the one built; as `mtmsg_writer_addmsg`.
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_writer_setmsg(writer: *mut mtmsg_writer, buffer: *mut mtmsg_buffer) -> mtmsg_status {
+    call(|| {
+        let writer = arg_mut(writer, "writer")?;
+        let buffer = arg(buffer, "buffer")?;
+        Ok(writer.0.set_to(&buffer.0)?.into())
+    })
+}
+
+/// Forgets the values built so far.
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_writer_clear(writer: *mut mtmsg_writer) -> mtmsg_status {
+    call(|| {
+        arg_mut(writer, "writer")?.0.clear();
+        Ok(mtmsg_status::MTMSG_OK)
+    })
+}

@@ -1,0 +1,286 @@
+//! Listeners: one wait for many buffers, served round robin.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, MutexGuard};
+use std::time::Duration;
+
+use crate::abort::is_aborted;
+use crate::buffer::{Buffer, BufferRef};
+use crate::error::{describe, Error, ErrorKind};
+use crate::home::{deadline, wait_until, wake_room, Domain, Shared};
+use crate::queue::Sizes;
+use crate::reader::Reader;
+use crate::registry::{self, Registered, Users};
+use crate::Progress;
+
+/// A listener: the lock domain of its buffers and the queue of those of
+/// them that hold messages.
+pub struct Listener {
+    id: u64,
+    name: Option<Box<[u8]>>,
+    /// Handles and live buffers of this listener.
+    users: Users,
+    pub(crate) domain: Domain<ListenerState>,
+}
+
+#[derive(Default)]
+pub(crate) struct ListenerState {
+    /// Buffers with messages, in the order they are served: a buffer joins
+    /// the back when it gets a message while empty, and goes to the back
+    /// again after one of its messages was taken if it has more. Holds the
+    /// buffer's memory, not a reference: a collected buffer's messages are
+    /// still delivered.
+    pub ready: VecDeque<Arc<Buffer>>,
+    /// Live buffers (with references) of this listener.
+    pub buffers: usize,
+    pub closed: bool,
+    pub aborted: bool,
+}
+
+impl Registered for Listener {
+    const CLASS: &'static str = "mtmsg.listener";
+    fn name(&self) -> Option<&[u8]> {
+        self.name.as_deref()
+    }
+    fn users(&self) -> &Users {
+        &self.users
+    }
+}
+
+impl Listener {
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    pub fn name(&self) -> Option<&[u8]> {
+        self.name.as_deref()
+    }
+
+    /// `mtmsg.listener(name="…",id=…)`.
+    pub fn describe(&self) -> String {
+        describe(Self::CLASS, self.name(), Some(self.id))
+    }
+
+    fn error(&self, kind: ErrorKind) -> Error {
+        Error::new(kind, self.describe())
+    }
+
+    fn check_usable(&self, state: &ListenerState) -> Result<(), Error> {
+        if is_aborted() || state.aborted {
+            return Err(self.error(ErrorKind::OperationAborted));
+        }
+        if state.closed {
+            return Err(self.error(ErrorKind::ObjectClosed));
+        }
+        Ok(())
+    }
+
+    /// Counts a new buffer of this listener (which is also a user of it).
+    pub(crate) fn attach_buffer(&self) -> Result<(), Error> {
+        let mut guard = self.domain.lock();
+        self.check_usable(&guard.data)?;
+        guard.data.buffers += 1;
+        self.users.acquire();
+        Ok(())
+    }
+
+    pub(crate) fn release_user(self: &Arc<Self>) {
+        if self.users.release() {
+            self.last_user_gone();
+        }
+    }
+
+    /// Nobody can reach this listener any more: the messages of collected
+    /// buffers it still holds can never be taken, and dropping them breaks
+    /// the buffer → listener → buffer cycle.
+    fn last_user_gone(self: &Arc<Self>) {
+        registry::remove_listener(self.id);
+        let orphans = std::mem::take(&mut self.domain.lock().data.ready);
+        drop(orphans);
+    }
+
+    /// Takes each ready buffer out of the queue and empties it, under the
+    /// lock; the buffers are dropped by the caller after unlocking.
+    fn empty_ready(guard: &mut MutexGuard<'_, Shared<ListenerState>>, free: bool) -> VecDeque<Arc<Buffer>> {
+        let ready = std::mem::take(&mut guard.data.ready);
+        for buffer in &ready {
+            // SAFETY: `guard` is this listener's lock, the buffers' home.
+            let state = unsafe { buffer.state_under_listener_lock() };
+            state.in_ready = false;
+            if free {
+                state.queue.free();
+            } else {
+                state.queue.clear();
+            }
+        }
+        ready
+    }
+
+    fn take(self: &Arc<Self>, reader: &mut Reader, timeout: Option<Duration>, nonblock: bool) -> Result<Progress, Error> {
+        let Some(mut guard) = self.domain.lock_or_try(nonblock) else {
+            return Ok(Progress::WouldBlock);
+        };
+        let deadline = deadline(timeout);
+        let mut timed_out = false;
+        loop {
+            self.check_usable(&guard.data)?;
+            if let Some(buffer) = guard.data.ready.pop_front() {
+                // SAFETY: `guard` is this listener's lock, the buffer's home.
+                let state = unsafe { buffer.state_under_listener_lock() };
+                let (body, count) = state.queue.front().expect("ready buffers hold messages");
+                if let Err(e) = reader.load(body, count, &|| buffer.describe()) {
+                    guard.data.ready.push_front(buffer);
+                    return Err(e);
+                }
+                state.queue.pop();
+                let target = state.removed_notification();
+                if state.queue.is_empty() {
+                    state.in_ready = false;
+                } else {
+                    guard.data.ready.push_back(buffer);
+                }
+                wake_room(&self.domain.room, &guard.waiters);
+                drop(guard);
+                if let Some(target) = target {
+                    target.notify();
+                }
+                return Ok(Progress::Done);
+            }
+            if guard.data.buffers == 0 {
+                return Err(self.error(ErrorKind::NoBuffers));
+            }
+            if timed_out || nonblock || timeout == Some(Duration::ZERO) {
+                return Ok(Progress::TimedOut);
+            }
+            guard.waiters.takers += 1;
+            let (relocked, expired) = wait_until(&self.domain.takers, guard, deadline);
+            guard = relocked;
+            guard.waiters.takers -= 1;
+            timed_out = expired;
+        }
+    }
+
+    fn clear(&self, nonblock: bool) -> Result<Progress, Error> {
+        let Some(mut guard) = self.domain.lock_or_try(nonblock) else {
+            return Ok(Progress::WouldBlock);
+        };
+        self.check_usable(&guard.data)?;
+        let emptied = Self::empty_ready(&mut guard, false);
+        wake_room(&self.domain.room, &guard.waiters);
+        drop(guard);
+        drop(emptied);
+        Ok(Progress::Done)
+    }
+
+    /// Closes the listener and, with it, all its buffers.
+    fn close(&self) {
+        let emptied = {
+            let mut guard = self.domain.lock();
+            guard.data.closed = true;
+            Self::empty_ready(&mut guard, true)
+        };
+        drop(emptied);
+        self.domain.wake_all();
+    }
+
+    fn set_aborted(&self, flag: bool) {
+        self.domain.lock().data.aborted = flag;
+        if flag {
+            self.domain.wake_all();
+        }
+    }
+
+    fn is_aborted(&self) -> bool {
+        self.domain.lock().data.aborted
+    }
+}
+
+/// One reference to a listener, with its own nonblock mode.
+pub struct ListenerRef {
+    listener: Arc<Listener>,
+    nonblock: AtomicBool,
+}
+
+impl ListenerRef {
+    pub(crate) fn adopt(listener: Arc<Listener>) -> ListenerRef {
+        ListenerRef { listener, nonblock: AtomicBool::new(false) }
+    }
+
+    /// Creates a listener.
+    pub fn new(name: Option<&[u8]>) -> Result<ListenerRef, Error> {
+        registry::create_listener(|id| {
+            Arc::new(Listener {
+                id,
+                name: name.map(Box::from),
+                users: Users::one(),
+                domain: Domain::new(ListenerState::default()),
+            })
+        })
+        .map(ListenerRef::adopt)
+    }
+
+    pub fn find_id(id: u64) -> Result<ListenerRef, Error> {
+        registry::find_listener_id(id)
+    }
+
+    pub fn find_name(name: &[u8]) -> Result<ListenerRef, Error> {
+        registry::find_listener_name(name)
+    }
+
+    pub fn listener(&self) -> &Listener {
+        &self.listener
+    }
+
+    pub(crate) fn arc(&self) -> &Arc<Listener> {
+        &self.listener
+    }
+
+    pub fn nonblock(&self) -> bool {
+        self.nonblock.load(Ordering::Relaxed)
+    }
+
+    pub fn set_nonblock(&self, flag: bool) {
+        self.nonblock.store(flag, Ordering::Relaxed)
+    }
+
+    /// Creates a buffer served by this listener.
+    pub fn new_buffer(&self, name: Option<&[u8]>, sizes: Sizes) -> Result<BufferRef, Error> {
+        Buffer::create(name, sizes, Some(self))
+    }
+
+    /// Takes the next message of any of the listener's buffers.
+    pub fn take(&self, reader: &mut Reader, timeout: Option<Duration>) -> Result<Progress, Error> {
+        self.listener.take(reader, timeout, self.nonblock())
+    }
+
+    pub fn clear(&self) -> Result<Progress, Error> {
+        self.listener.clear(self.nonblock())
+    }
+
+    pub fn close(&self) {
+        self.listener.close()
+    }
+
+    pub fn set_aborted(&self, flag: bool) {
+        self.listener.set_aborted(flag)
+    }
+
+    pub fn is_aborted(&self) -> bool {
+        self.listener.is_aborted()
+    }
+}
+
+impl Clone for ListenerRef {
+    /// Another reference to the same listener (nonblock off).
+    fn clone(&self) -> ListenerRef {
+        self.listener.users.acquire();
+        ListenerRef::adopt(self.listener.clone())
+    }
+}
+
+impl Drop for ListenerRef {
+    fn drop(&mut self) {
+        self.listener.release_user();
+    }
+}

@@ -1,0 +1,63 @@
+//! Readers: take one message out of a buffer and hand out its values.
+
+use crate::error::Error;
+use crate::queue::{out_of_memory, Sizes};
+use crate::value::{decode_value, header_len, BodySize, Value};
+
+/// Holds one taken message and reads its values one by one.
+///
+/// Taking copies the message's bytes under the buffer's lock, nothing more;
+/// the values are decoded afterwards, outside it. Strings point into the
+/// reader's memory until its next `take` or [`Reader::clear`].
+pub struct Reader {
+    sizes: Sizes,
+    body: Vec<u8>,
+    pos: usize,
+    remaining: usize,
+}
+
+impl Reader {
+    /// A reader whose memory starts at `size` bytes; with `grow == 0` it
+    /// never grows, and a message larger than `size` is refused with
+    /// `message_size` (and left in its buffer).
+    pub fn new(size: usize, grow: f64) -> Result<Reader, Error> {
+        let sizes = Sizes::new(size, size, grow)?;
+        Ok(Reader { sizes, body: Vec::new(), pos: 0, remaining: 0 })
+    }
+
+    /// Copies a message's body in; fails (changing nothing) when it does
+    /// not fit a fixed-size reader or memory runs out.
+    pub(crate) fn load(&mut self, body: &[u8], count: usize, source: &dyn Fn() -> String) -> Result<(), Error> {
+        let size = BodySize { bytes: body.len(), count };
+        self.sizes.check_message(header_len(size) + body.len(), &|| format!("mtmsg.reader for {}", source()))?;
+        self.body.clear();
+        let wanted = body.len().max(self.sizes.size1);
+        self.body.try_reserve(wanted).map_err(|_| out_of_memory(wanted))?;
+        self.body.extend_from_slice(body);
+        self.pos = 0;
+        self.remaining = count;
+        Ok(())
+    }
+
+    /// Values of the current message not read yet.
+    pub fn remaining(&self) -> usize {
+        self.remaining
+    }
+
+    /// The next value of the current message, or `None` at its end.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Option<Value<'_>> {
+        if self.remaining == 0 {
+            return None;
+        }
+        self.remaining -= 1;
+        decode_value(&self.body, &mut self.pos)
+    }
+
+    /// Forgets the current message.
+    pub fn clear(&mut self) {
+        self.body.clear();
+        self.pos = 0;
+        self.remaining = 0;
+    }
+}

@@ -1,0 +1,281 @@
+//! Message values and their encoding.
+//!
+//! A message is stored as one run of bytes:
+//!
+//! ```text
+//! varint(body length) varint(value count) body
+//! ```
+//!
+//! and the body is the values in order, each a tag byte followed by its
+//! payload: nothing for nil and booleans, 8 bytes (little endian) for
+//! integers, floats (their bit pattern), pointers and C functions, and
+//! `varint(length)` plus the bytes for strings. A varint takes one byte per
+//! started 7 bits (1 byte below 128, 2 below 16384, ...). So a message
+//! `("tag", 42, 1.5)` occupies 2 + (1+1+3) + 9 + 9 = 25 bytes.
+
+use crate::error::{Error, ErrorKind};
+
+/// One value of a message.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Value<'a> {
+    Nil,
+    Boolean(bool),
+    Integer(i64),
+    /// A float; stored bit for bit (NaN payloads, infinities and -0.0 kept).
+    Number(f64),
+    /// Any bytes, embedded zeros included.
+    String(&'a [u8]),
+    /// An opaque address (a Lua light userdata, a C `void *`).
+    Pointer(usize),
+    /// The address of a C function; never 0.
+    CFunction(usize),
+}
+
+/// Anything that can be read as a [`Value`]; lets the C ABI hand over its
+/// tagged structs without first copying them into `Value`s.
+pub trait AsValue {
+    /// The value, or an error when it is not a valid one (e.g. an unknown
+    /// tag coming from C).
+    fn as_value(&self) -> Result<Value<'_>, Error>;
+}
+
+impl AsValue for Value<'_> {
+    fn as_value(&self) -> Result<Value<'_>, Error> {
+        Ok(*self)
+    }
+}
+
+const TAG_NIL: u8 = 0;
+const TAG_FALSE: u8 = 1;
+const TAG_TRUE: u8 = 2;
+const TAG_INTEGER: u8 = 3;
+const TAG_NUMBER: u8 = 4;
+const TAG_STRING: u8 = 5;
+const TAG_POINTER: u8 = 6;
+const TAG_CFUNCTION: u8 = 7;
+
+pub(crate) fn varint_len(mut n: usize) -> usize {
+    let mut len = 1;
+    while n >= 0x80 {
+        n >>= 7;
+        len += 1;
+    }
+    len
+}
+
+fn put_varint(dst: &mut [u8], mut pos: usize, mut n: usize) -> usize {
+    while n >= 0x80 {
+        dst[pos] = (n as u8) | 0x80;
+        n >>= 7;
+        pos += 1;
+    }
+    dst[pos] = n as u8;
+    pos + 1
+}
+
+/// Reads a varint at `*pos`; `None` when the bytes end first.
+pub(crate) fn get_varint(src: &[u8], pos: &mut usize) -> Option<usize> {
+    let mut n = 0usize;
+    let mut shift = 0;
+    loop {
+        let byte = *src.get(*pos)?;
+        *pos += 1;
+        n |= ((byte & 0x7f) as usize) << shift;
+        if byte < 0x80 {
+            return Some(n);
+        }
+        shift += 7;
+        if shift >= usize::BITS {
+            return None;
+        }
+    }
+}
+
+fn value_size(value: &Value<'_>) -> usize {
+    match value {
+        Value::Nil | Value::Boolean(_) => 1,
+        Value::String(s) => 1 + varint_len(s.len()) + s.len(),
+        Value::Integer(_) | Value::Number(_) | Value::Pointer(_) | Value::CFunction(_) => 9,
+    }
+}
+
+/// The encoded body of some values, measured before it is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct BodySize {
+    pub bytes: usize,
+    pub count: usize,
+}
+
+impl BodySize {
+    /// Bytes of the whole message: header plus body.
+    pub fn message_bytes(self) -> usize {
+        header_len(self) + self.bytes
+    }
+}
+
+pub(crate) fn header_len(size: BodySize) -> usize {
+    varint_len(size.bytes) + varint_len(size.count)
+}
+
+/// Checks every value and measures the body they encode to.
+pub(crate) fn measure<T: AsValue>(values: &[T]) -> Result<BodySize, Error> {
+    let mut bytes = 0usize;
+    for value in values {
+        bytes = bytes
+            .checked_add(value_size(&value.as_value()?))
+            .ok_or_else(|| Error::new(ErrorKind::OutOfMemory, "message too large"))?;
+    }
+    Ok(BodySize { bytes, count: values.len() })
+}
+
+/// Writes the header for `size` at the start of `dst`; returns its length.
+pub(crate) fn write_header(dst: &mut [u8], size: BodySize) -> usize {
+    let pos = put_varint(dst, 0, size.bytes);
+    put_varint(dst, pos, size.count)
+}
+
+/// Encodes `values` (already checked by [`measure`]) into `dst`, which has
+/// exactly the measured body length.
+pub(crate) fn encode_body<T: AsValue>(values: &[T], dst: &mut [u8]) {
+    let mut pos = 0;
+    for value in values {
+        let value = value.as_value().expect("values were checked by measure()");
+        pos = encode_value(&value, dst, pos);
+    }
+    debug_assert_eq!(pos, dst.len());
+}
+
+fn put_u64(dst: &mut [u8], pos: usize, tag: u8, payload: u64) -> usize {
+    dst[pos] = tag;
+    dst[pos + 1..pos + 9].copy_from_slice(&payload.to_le_bytes());
+    pos + 9
+}
+
+fn encode_value(value: &Value<'_>, dst: &mut [u8], pos: usize) -> usize {
+    match *value {
+        Value::Nil => {
+            dst[pos] = TAG_NIL;
+            pos + 1
+        }
+        Value::Boolean(b) => {
+            dst[pos] = if b { TAG_TRUE } else { TAG_FALSE };
+            pos + 1
+        }
+        Value::Integer(i) => put_u64(dst, pos, TAG_INTEGER, i as u64),
+        Value::Number(n) => put_u64(dst, pos, TAG_NUMBER, n.to_bits()),
+        Value::Pointer(p) => put_u64(dst, pos, TAG_POINTER, p as u64),
+        Value::CFunction(f) => put_u64(dst, pos, TAG_CFUNCTION, f as u64),
+        Value::String(s) => {
+            dst[pos] = TAG_STRING;
+            let start = put_varint(dst, pos + 1, s.len());
+            dst[start..start + s.len()].copy_from_slice(s);
+            start + s.len()
+        }
+    }
+}
+
+fn get_u64(src: &[u8], pos: &mut usize) -> Option<u64> {
+    let bytes = src.get(*pos..*pos + 8)?;
+    *pos += 8;
+    Some(u64::from_le_bytes(bytes.try_into().ok()?))
+}
+
+/// Decodes the value at `*pos` of an encoded body and moves past it.
+/// `None` when the bytes are not a valid encoding (never for bodies mtmsg
+/// wrote itself).
+pub(crate) fn decode_value<'a>(src: &'a [u8], pos: &mut usize) -> Option<Value<'a>> {
+    let tag = *src.get(*pos)?;
+    *pos += 1;
+    Some(match tag {
+        TAG_NIL => Value::Nil,
+        TAG_FALSE => Value::Boolean(false),
+        TAG_TRUE => Value::Boolean(true),
+        TAG_INTEGER => Value::Integer(get_u64(src, pos)? as i64),
+        TAG_NUMBER => Value::Number(f64::from_bits(get_u64(src, pos)?)),
+        TAG_POINTER => Value::Pointer(get_u64(src, pos)? as usize),
+        TAG_CFUNCTION => Value::CFunction(get_u64(src, pos)? as usize),
+        TAG_STRING => {
+            let len = get_varint(src, pos)?;
+            let end = pos.checked_add(len)?;
+            let s = src.get(*pos..end)?;
+            *pos = end;
+            Value::String(s)
+        }
+        _ => return None,
+    })
+}
+
+/// How many bytes a message of these values occupies in a buffer: the
+/// figure to plan fixed-size buffers with (`size1` must hold one message,
+/// `size2` all queued ones).
+pub fn encoded_message_size(values: &[Value<'_>]) -> usize {
+    measure(values).map(BodySize::message_bytes).unwrap_or(usize::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(values: &[Value<'_>]) -> Vec<u8> {
+        let size = measure(values).unwrap();
+        let mut body = vec![0u8; size.bytes];
+        encode_body(values, &mut body);
+        body
+    }
+
+    #[test]
+    fn every_value_type_round_trips_bit_exact() {
+        let s = b"a\0b".to_vec();
+        let values = [
+            Value::Nil,
+            Value::Boolean(true),
+            Value::Boolean(false),
+            Value::Integer(i64::MAX),
+            Value::Integer(i64::MIN),
+            Value::Number(-0.0),
+            Value::Number(f64::NAN),
+            Value::Number(f64::INFINITY),
+            Value::String(&s),
+            Value::String(b""),
+            Value::Pointer(0xdead_beef),
+            Value::CFunction(0x1234),
+        ];
+        let body = round_trip(&values);
+        let mut pos = 0;
+        for expected in &values {
+            let got = decode_value(&body, &mut pos).unwrap();
+            match (expected, got) {
+                (Value::Number(a), Value::Number(b)) => assert_eq!(a.to_bits(), b.to_bits()),
+                (a, b) => assert_eq!(*a, b),
+            }
+        }
+        assert_eq!(pos, body.len());
+    }
+
+    #[test]
+    fn documented_size_of_a_small_message() {
+        let values = [Value::String(b"tag"), Value::Integer(42), Value::Number(1.5)];
+        assert_eq!(encoded_message_size(&values), 25);
+        assert_eq!(encoded_message_size(&[]), 2);
+    }
+
+    #[test]
+    fn varint_boundaries() {
+        for n in [0usize, 127, 128, 16383, 16384, usize::MAX] {
+            let mut buf = [0u8; 10];
+            let end = put_varint(&mut buf, 0, n);
+            assert_eq!(end, varint_len(n));
+            let mut pos = 0;
+            assert_eq!(get_varint(&buf, &mut pos), Some(n));
+        }
+    }
+
+    #[test]
+    fn truncated_bytes_decode_to_none_not_a_panic() {
+        let body = round_trip(&[Value::String(b"hello")]);
+        let mut pos = 0;
+        assert!(decode_value(&body[..3], &mut pos).is_none());
+        let mut pos = 0;
+        assert!(decode_value(&[99u8], &mut pos).is_none());
+    }
+}

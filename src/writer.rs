@@ -1,0 +1,66 @@
+//! Writers: build a message piece by piece, then add it in one step.
+
+use crate::buffer::{BufferRef, PushMode};
+use crate::error::Error;
+use crate::queue::{out_of_memory, Sizes};
+use crate::value::{encode_body, header_len, measure, AsValue, BodySize};
+use crate::Progress;
+
+/// A message under construction, owned by one thread at a time.
+pub struct Writer {
+    sizes: Sizes,
+    body: Vec<u8>,
+    count: usize,
+}
+
+impl Writer {
+    /// A writer whose memory starts at `size` bytes; with `grow == 0` a
+    /// message that would exceed `size` bytes is refused with
+    /// `message_size`.
+    pub fn new(size: usize, grow: f64) -> Result<Writer, Error> {
+        let sizes = Sizes::new(size, size, grow)?;
+        Ok(Writer { sizes, body: Vec::new(), count: 0 })
+    }
+
+    /// Appends values; on error nothing of them is appended.
+    pub fn add<T: AsValue>(&mut self, values: &[T]) -> Result<(), Error> {
+        let added = measure(values)?;
+        let total = BodySize { bytes: self.body.len() + added.bytes, count: self.count + values.len() };
+        self.sizes.check_message(header_len(total) + total.bytes, &|| "mtmsg.writer".to_string())?;
+        self.body.try_reserve(added.bytes).map_err(|_| out_of_memory(total.bytes))?;
+        let start = self.body.len();
+        self.body.resize(total.bytes, 0);
+        encode_body(values, &mut self.body[start..]);
+        self.count = total.count;
+        Ok(())
+    }
+
+    /// Values added so far.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Adds the values as one message to `buffer`; on `Done` the writer is
+    /// empty again, otherwise it keeps them.
+    pub fn add_to(&mut self, buffer: &BufferRef) -> Result<Progress, Error> {
+        self.push_to(buffer, PushMode::Add)
+    }
+
+    /// Replaces the buffer's messages by this one (see [`Writer::add_to`]).
+    pub fn set_to(&mut self, buffer: &BufferRef) -> Result<Progress, Error> {
+        self.push_to(buffer, PushMode::Replace)
+    }
+
+    fn push_to(&mut self, buffer: &BufferRef, mode: PushMode) -> Result<Progress, Error> {
+        let progress = buffer.push_body(&self.body, self.count, mode)?;
+        if progress == Progress::Done {
+            self.clear();
+        }
+        Ok(progress)
+    }
+
+    pub fn clear(&mut self) {
+        self.body.clear();
+        self.count = 0;
+    }
+}
