@@ -248,7 +248,8 @@ const char *mtmsg_status_name(enum mtmsg_status status);
 // Seconds since the epoch, sub-millisecond precision.
 double mtmsg_time(void);
 
-// Suspends the calling thread for `seconds` (negative: 0). Returns
+// Suspends the calling thread for `seconds` (negative: 0; too long to
+// represent, e.g. infinity: until an abort). Returns
 // `MTMSG_OPERATION_ABORTED` early when everything is aborted;
 // `MTMSG_INVALID_ARGUMENT` for NaN.
 enum mtmsg_status mtmsg_sleep(double seconds);

@@ -35,10 +35,11 @@ fn aborted() -> Error {
     Error::new(ErrorKind::OperationAborted, "sleep interrupted")
 }
 
-/// Suspends the calling thread for `duration`; returns early with
-/// `operation_aborted` when everything is (or gets) aborted.
-pub fn sleep(duration: Duration) -> Result<(), Error> {
-    let deadline = deadline(Some(duration));
+/// Suspends the calling thread for `duration` (`None`: until an abort);
+/// returns early with `operation_aborted` when everything is (or gets)
+/// aborted.
+pub fn sleep(duration: Option<Duration>) -> Result<(), Error> {
+    let deadline = deadline(duration);
     let mut guard = SLEEPERS.lock().unwrap_or_else(PoisonError::into_inner);
     loop {
         if is_aborted() {

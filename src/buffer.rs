@@ -49,6 +49,8 @@ pub(crate) struct BufferState {
     /// Whether the buffer is in its listener's queue of buffers with
     /// messages (always equal to "has messages" for listener buffers).
     pub in_ready: bool,
+    /// No longer counted among its listener's live buffers.
+    retired: bool,
     notify_added: Option<Box<Notifier>>,
     notify_removed: Option<Box<Notifier>>,
 }
@@ -60,8 +62,11 @@ impl BufferState {
     }
 }
 
+/// A notifier link. It holds the target's memory but is not a reference:
+/// it does not keep the target alive, so buffers notifying each other are
+/// still freed when their users drop them.
 struct Notifier {
-    target: BufferRef,
+    target: Arc<Buffer>,
     threshold: Option<i64>,
 }
 
@@ -122,11 +127,32 @@ impl<'a> Locked<'a> {
         }
     }
 
+    /// The buffer is closed or has no references left: it stops counting
+    /// as one of its listener's buffers (a listener whose last buffer goes
+    /// raises `no_buffers` to its waiting threads) and hands back its
+    /// notifier links, for the caller to drop after unlocking (dropping a
+    /// link may free another buffer).
+    fn retire(&mut self) -> [Option<Box<Notifier>>; 2] {
+        let (state, waiters, listener) = self.parts();
+        let links = [state.notify_added.take(), state.notify_removed.take()];
+        if let Some(listener) = listener {
+            if !std::mem::replace(&mut state.retired, true) {
+                listener.buffers -= 1;
+                if listener.buffers == 0 && waiters.takers > 0 {
+                    self.condvars().0.notify_all();
+                }
+            }
+        }
+        links
+    }
+
     /// `object_closed` or `operation_aborted` when the buffer can't be used.
     fn check_usable(&mut self) -> Result<(), Error> {
         let buffer = self.buffer;
         let (state, _, listener) = self.parts();
-        let (listener_closed, listener_aborted) = listener.map_or((false, false), |l| (l.closed, l.aborted));
+        // A listener nobody can reach any more counts as closed: only a
+        // notifier can still try to add to one of its buffers.
+        let (listener_closed, listener_aborted) = listener.map_or((false, false), |l| (l.closed || l.gone, l.aborted));
         if is_aborted() || state.aborted || listener_aborted {
             return Err(buffer.error(ErrorKind::OperationAborted));
         }
@@ -219,25 +245,11 @@ impl Buffer {
         }
     }
 
-    /// The last reference is gone: leave the registry, let the listener
-    /// know, and drop the notifier links (outside the lock, as dropping a
-    /// link may free another buffer).
+    /// The last reference is gone: leave the registry and retire. The
+    /// listener reference goes last, as it may free the listener.
     fn last_user_gone(self: &Arc<Self>) {
         registry::remove_buffer(self.id);
-        let mut links = Vec::new();
-        {
-            let mut locked = self.lock(false).expect("blocking lock");
-            let (state, waiters, listener) = locked.parts();
-            links.extend(state.notify_added.take());
-            links.extend(state.notify_removed.take());
-            if let Some(listener) = listener {
-                listener.buffers -= 1;
-                if listener.buffers == 0 && waiters.takers > 0 {
-                    let (takers, _) = locked.condvars();
-                    takers.notify_all();
-                }
-            }
-        }
+        let links = self.lock(false).expect("blocking lock").retire();
         drop(links);
         if let Some(listener) = self.listener() {
             listener.release_user();
@@ -289,8 +301,14 @@ impl Buffer {
             state.queue.clear();
             wake_room(room, waiters);
         }
-        if !state.queue.push(&self.sizes, size, write_body)? {
-            return Ok(Progress::WouldBlock);
+        let pushed = state.queue.push(&self.sizes, size, write_body);
+        if !matches!(pushed, Ok(true)) {
+            // A replace that failed has still emptied the buffer, which
+            // must then leave its listener's queue of buffers with messages.
+            if state.queue.is_empty() {
+                drop_from_listener(self, state, listener);
+            }
+            return pushed.map(|_| Progress::WouldBlock);
         }
         if let Some(listener) = listener {
             if !state.in_ready {
@@ -379,15 +397,14 @@ impl Buffer {
     /// Frees the messages and makes every later operation fail with
     /// `object_closed`; waiting threads wake with that error.
     pub(crate) fn close(self: &Arc<Self>) {
-        let links;
-        {
+        let links = {
             let mut locked = self.lock(false).expect("blocking lock");
             let (state, _, listener) = locked.parts();
             state.closed = true;
             state.queue.free();
             drop_from_listener(self, state, listener);
-            links = (state.notify_added.take(), state.notify_removed.take());
-        }
+            locked.retire()
+        };
         drop(links);
         self.wake_all();
     }
@@ -407,7 +424,7 @@ impl Buffer {
         locked.parts().0.aborted
     }
 
-    pub(crate) fn set_notifier(&self, kind: NotifyKind, target: Option<BufferRef>, threshold: Option<i64>) -> Result<(), Error> {
+    pub(crate) fn set_notifier(&self, kind: NotifyKind, target: Option<Arc<Buffer>>, threshold: Option<i64>) -> Result<(), Error> {
         let old;
         {
             let mut locked = self.lock(false).expect("blocking lock");
@@ -463,7 +480,7 @@ fn notify_target(notifier: &Option<Box<Notifier>>, count: usize, kind: NotifyKin
         (NotifyKind::Added, Some(t)) => count > t,
         (NotifyKind::Removed, Some(t)) => count < t,
     };
-    wanted.then(|| notifier.target.buffer.clone())
+    wanted.then(|| notifier.target.clone())
 }
 
 /// One reference to a buffer, with its own nonblock mode. The buffer lives
@@ -563,7 +580,13 @@ impl BufferRef {
         if abort::is_aborted() {
             return Err(self.buffer.error(ErrorKind::OperationAborted));
         }
-        self.buffer.set_notifier(kind, target.map(BufferRef::clone), threshold)
+        self.buffer.set_notifier(kind, target.map(|t| t.buffer.clone()), threshold)
+    }
+}
+
+impl std::fmt::Debug for BufferRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.buffer.describe())
     }
 }
 

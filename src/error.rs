@@ -31,7 +31,7 @@ impl ErrorKind {
             ErrorKind::OperationAborted => "mtmsg.error.operation_aborted",
             ErrorKind::OutOfMemory => "mtmsg.error.out_of_memory",
             ErrorKind::UnknownObject => "mtmsg.error.unknown_object",
-            ErrorKind::InvalidArgument => "mtmsg.error.invalid_argument",
+            ErrorKind::InvalidArgument => "invalid_argument",
         }
     }
 }

@@ -36,6 +36,8 @@ pub(crate) struct ListenerState {
     pub buffers: usize,
     pub closed: bool,
     pub aborted: bool,
+    /// The last reference is gone: nothing may join `ready` any more.
+    pub gone: bool,
 }
 
 impl Registered for Listener {
@@ -96,7 +98,11 @@ impl Listener {
     /// the buffer → listener → buffer cycle.
     fn last_user_gone(self: &Arc<Self>) {
         registry::remove_listener(self.id);
-        let orphans = std::mem::take(&mut self.domain.lock().data.ready);
+        let orphans = {
+            let mut guard = self.domain.lock();
+            guard.data.gone = true;
+            std::mem::take(&mut guard.data.ready)
+        };
         drop(orphans);
     }
 
@@ -268,6 +274,12 @@ impl ListenerRef {
 
     pub fn is_aborted(&self) -> bool {
         self.listener.is_aborted()
+    }
+}
+
+impl std::fmt::Debug for ListenerRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.listener.describe())
     }
 }
 

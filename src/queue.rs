@@ -63,7 +63,7 @@ impl Sizes {
         if self.is_fixed() && bytes > self.size1 {
             return Err(Error::new(
                 ErrorKind::MessageSize,
-                format!("{} bytes do not fit into {} ({} bytes)", bytes, what(), self.size1),
+                format!("{}: a message of {} bytes exceeds the fixed size of {} bytes", what(), bytes, self.size1),
             ));
         }
         Ok(())
@@ -151,7 +151,9 @@ impl MessageQueue {
         }
         let capacity = if sizes.is_fixed() { sizes.size2 } else { sizes.grown(self.data.len(), needed) };
         self.compact();
-        grow_to(&mut self.data, capacity)?;
+        // The grow factor is a hint: when the multiplied size cannot be
+        // had (a huge factor), what the message needs may still be.
+        grow_to(&mut self.data, capacity).or_else(|_| grow_to(&mut self.data, needed))?;
         Ok(true)
     }
 

@@ -9,6 +9,7 @@ use crate::value::{decode_value, header_len, BodySize, Value};
 /// Taking copies the message's bytes under the buffer's lock, nothing more;
 /// the values are decoded afterwards, outside it. Strings point into the
 /// reader's memory until its next `take` or [`Reader::clear`].
+#[derive(Debug)]
 pub struct Reader {
     sizes: Sizes,
     body: Vec<u8>,

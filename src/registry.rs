@@ -218,9 +218,3 @@ pub(crate) fn wake_everyone() {
         listener.domain.wake_all();
     }
 }
-
-#[cfg(test)]
-pub(crate) fn counts() -> (usize, usize) {
-    let registry = registry();
-    (registry.buffers.by_id.len(), registry.listeners.by_id.len())
-}

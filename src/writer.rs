@@ -7,6 +7,7 @@ use crate::value::{encode_body, header_len, measure, AsValue, BodySize};
 use crate::Progress;
 
 /// A message under construction, owned by one thread at a time.
+#[derive(Debug)]
 pub struct Writer {
     sizes: Sizes,
     body: Vec<u8>,

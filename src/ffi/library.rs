@@ -4,7 +4,6 @@ use std::ffi::c_char;
 
 use super::boundary::{call, last_error, timeout};
 use super::types::mtmsg_status;
-use crate::error::{Error, ErrorKind};
 
 /// The library version, e.g. `"0.1.0"`.
 #[no_mangle]
@@ -50,17 +49,16 @@ pub extern "C" fn mtmsg_time() -> f64 {
     crate::time()
 }
 
-/// Suspends the calling thread for `seconds` (negative: 0). Returns
+/// Suspends the calling thread for `seconds` (negative: 0; too long to
+/// represent, e.g. infinity: until an abort). Returns
 /// `MTMSG_OPERATION_ABORTED` early when everything is aborted;
 /// `MTMSG_INVALID_ARGUMENT` for NaN.
 #[no_mangle]
 pub extern "C" fn mtmsg_sleep(seconds: f64) -> mtmsg_status {
     call(|| {
-        let duration = timeout(seconds.max(0.0))?;
-        match duration {
-            Some(d) => crate::sleep(d)?,
-            None => return Err(Error::new(ErrorKind::InvalidArgument, "sleep time is too long")),
-        }
+        // A sleep too long to represent lasts until an abort.
+        let seconds = if seconds < 0.0 { 0.0 } else { seconds }; // NaN stays NaN: refused
+        crate::sleep(timeout(seconds)?)?;
         Ok(mtmsg_status::MTMSG_OK)
     })
 }

@@ -1,0 +1,34 @@
+-- fanin: 4 producers, each adding n/4 messages to its own buffer of one
+-- listener; one consumer takes them all from the listener and checks each
+-- producer's order. Its reference ("floor" column) is the spsc throughput
+-- with the same total number of one-value messages, measured in the same
+-- run, interleaved with it.
+local benchlib = require "benchlib"
+local mtmsg = require "mtmsg"
+
+local producers = 4
+local per_producer = benchlib.count(500000)
+local total = per_producer * producers
+
+local function fanin()
+    local listener = mtmsg.newlistener()
+    local buffers = {} -- a listener does not keep its buffers alive: this does
+    local specs = { { "fanin_take", listener:id(), per_producer, producers } }
+    for p = 0, producers - 1 do
+        buffers[p] = listener:newbuffer()
+        specs[#specs + 1] = { "fanin_put", buffers[p]:id(), per_producer, p, producers }
+    end
+    local seconds = benchlib.threads(specs)
+    listener:close()
+    return seconds
+end
+
+local function spsc()
+    local b = mtmsg.newbuffer()
+    local seconds = benchlib.threads { { "spsc_put", b:id(), total, 1 }, { "spsc_take", b:id(), total, 1 } }
+    b:close()
+    return seconds
+end
+
+local fanin_seconds, spsc_seconds = benchlib.best(fanin, spsc)
+benchlib.result("fanin", total / fanin_seconds, total / spsc_seconds)

@@ -1,0 +1,125 @@
+/*
+ * Every difference between the Lua versions the glue builds for lives here:
+ * Lua 5.1, 5.2, 5.3, 5.4, 5.5 and LuaJIT 2.1 (which has the 5.1 API plus a
+ * few 5.2 auxiliary functions). The other files use the compat_ names and
+ * never test LUA_VERSION_NUM themselves.
+ */
+#ifndef MTMSG_LUA_COMPAT_H
+#define MTMSG_LUA_COMPAT_H
+
+#include <stdint.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+#include "lualib.h" /* only to tell LuaJIT (LUA_JITLIBNAME) from Lua 5.1 */
+
+#if defined(LUA_JITLIBNAME)
+#define COMPAT_LUAJIT 1
+#define COMPAT_LUA_NAME "LuaJIT 2.1"
+#else
+#define COMPAT_LUAJIT 0
+#define COMPAT_LUA_NAME LUA_RELEASE
+#endif
+
+/* Lua 5.2 checks that the core and the module agree on version and number sizes. */
+#if LUA_VERSION_NUM >= 502
+#define compat_checkversion(L) luaL_checkversion(L)
+#else
+#define compat_checkversion(L) ((void)(L))
+#endif
+
+/* Our userdata need no user values, which 5.4 lets us say. */
+#if LUA_VERSION_NUM >= 504
+#define compat_newuserdata(L, size) lua_newuserdatauv((L), (size), 0)
+#else
+#define compat_newuserdata(L, size) lua_newuserdata((L), (size))
+#endif
+
+#if LUA_VERSION_NUM >= 502 || COMPAT_LUAJIT
+#define compat_setfuncs(L, list) luaL_setfuncs((L), (list), 0)
+#define compat_setmetatable(L, tname) luaL_setmetatable((L), (tname))
+#define compat_testudata(L, idx, tname) luaL_testudata((L), (idx), (tname))
+#else
+static inline void compat_setfuncs(lua_State *L, const luaL_Reg *list)
+{
+    for (; list->name != NULL; list++) {
+        lua_pushcfunction(L, list->func);
+        lua_setfield(L, -2, list->name);
+    }
+}
+
+static inline void compat_setmetatable(lua_State *L, const char *tname)
+{
+    luaL_getmetatable(L, tname);
+    lua_setmetatable(L, -2);
+}
+
+static inline void *compat_testudata(lua_State *L, int idx, const char *tname)
+{
+    void *p = lua_touserdata(L, idx);
+    int same;
+    if (p == NULL || !lua_getmetatable(L, idx)) {
+        return NULL;
+    }
+    luaL_getmetatable(L, tname);
+    same = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return same ? p : NULL;
+}
+#endif
+
+/* 5.3 made luaL_newmetatable set __name (tostring and mtmsg.type rely on it). */
+static inline int compat_newmetatable(lua_State *L, const char *tname)
+{
+    int created = luaL_newmetatable(L, tname);
+#if LUA_VERSION_NUM < 503
+    if (created) {
+        lua_pushstring(L, tname);
+        lua_setfield(L, -2, "__name");
+    }
+#endif
+    return created;
+}
+
+/*
+ * Integers: before 5.3 every Lua number is a double, so nothing on the Lua
+ * side is an integer and integers coming out of a message become doubles.
+ */
+#if LUA_VERSION_NUM >= 503
+#define compat_isinteger(L, idx) lua_isinteger((L), (idx))
+#else
+#define compat_isinteger(L, idx) ((void)(L), (void)(idx), 0)
+#endif
+
+static inline void compat_pushint64(lua_State *L, int64_t value)
+{
+#if LUA_VERSION_NUM >= 503 && LUA_MAXINTEGER >= INT64_MAX
+    lua_pushinteger(L, (lua_Integer)value);
+#elif LUA_VERSION_NUM >= 503
+    /* a Lua built with small integers gets a float where an integer does not fit */
+    if (value >= LUA_MININTEGER && value <= LUA_MAXINTEGER) {
+        lua_pushinteger(L, (lua_Integer)value);
+    } else {
+        lua_pushnumber(L, (lua_Number)value);
+    }
+#else
+    lua_pushnumber(L, (lua_Number)value);
+#endif
+}
+
+/* An integer argument; like 5.3's luaL_checkinteger, a fraction is an error rather than truncated. */
+static inline int64_t compat_checkint64(lua_State *L, int idx)
+{
+#if LUA_VERSION_NUM >= 503
+    return (int64_t)luaL_checkinteger(L, idx);
+#else
+    lua_Number n = luaL_checknumber(L, idx);
+    /* the bounds are -2^63 and 2^63, both exact doubles; NaN fails the range test */
+    if (!(n >= -9223372036854775808.0 && n < 9223372036854775808.0) || (lua_Number)(int64_t)n != n) {
+        luaL_argerror(L, idx, "number has no integer representation");
+    }
+    return (int64_t)n;
+#endif
+}
+
+#endif

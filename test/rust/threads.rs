@@ -1,0 +1,203 @@
+//! Buffers and listeners shared by threads: order across threads and
+//! blocked takes that wake up.
+
+mod common;
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::*;
+use mtmsg::{BufferRef, ErrorKind, ListenerRef, Progress, Sizes, Value};
+
+const MESSAGES: i64 = 1_000_000;
+
+#[test]
+fn two_threads_pass_a_million_messages_in_order() {
+    let b = new_buffer();
+    let id = b.buffer().id();
+    let consumer = thread::spawn(move || {
+        let b = BufferRef::find_id(id).unwrap();
+        let mut r = reader();
+        for expected in 0..MESSAGES {
+            assert_eq!(b.take(&mut r, None).unwrap(), Progress::Done);
+            assert_eq!(r.remaining(), 1, "message {expected}");
+            match r.next() {
+                Some(Value::Integer(i)) if i == expected => {}
+                other => panic!("message {expected}: got {other:?}"),
+            }
+        }
+        assert_eq!(b.count().unwrap(), 0);
+    });
+    for i in 0..MESSAGES {
+        assert_eq!(b.add(&[Value::Integer(i)]).unwrap(), Progress::Done);
+    }
+    consumer.join().unwrap();
+}
+
+#[test]
+fn fixed_buffer_passes_many_messages_in_order_with_producer_waiting_for_room() {
+    let b = BufferRef::new(None, fixed(64, 256)).unwrap();
+    let producer_end = b.clone();
+    let producer = thread::spawn(move || {
+        for i in 0..100_000i64 {
+            assert_eq!(producer_end.add_wait(&[Value::Integer(i)], None).unwrap(), Progress::Done);
+        }
+    });
+    let mut r = reader();
+    for expected in 0..100_000i64 {
+        assert_eq!(b.take(&mut r, None).unwrap(), Progress::Done);
+        assert_eq!(r.next(), Some(Value::Integer(expected)));
+    }
+    producer.join().unwrap();
+}
+
+#[test]
+fn blocked_take_wakes_when_a_message_is_added() {
+    let b = new_buffer();
+    let waiting = b.clone();
+    let taker = wait_in_thread(move || take(&waiting, LONG));
+    let added = Instant::now();
+    add_str(&b, "wake up");
+    assert_eq!(taker.woken_by(added), Some(vec![Owned::str("wake up")]));
+}
+
+#[test]
+fn blocked_listener_take_wakes_when_any_buffer_gets_a_message() {
+    let listener = ListenerRef::new(None).unwrap();
+    let buffers: Vec<BufferRef> = (0..3).map(|_| listener.new_buffer(None, Sizes::default()).unwrap()).collect();
+    let waiting = listener.clone();
+    let taker = wait_in_thread(move || {
+        let mut r = reader();
+        assert_eq!(waiting.take(&mut r, LONG).unwrap(), Progress::Done);
+        drain(&mut r)
+    });
+    let added = Instant::now();
+    add_str(&buffers[2], "third");
+    assert_eq!(taker.woken_by(added), vec![Owned::str("third")]);
+}
+
+#[test]
+fn blocked_take_on_a_listener_buffer_wakes_when_that_buffer_gets_a_message() {
+    let listener = ListenerRef::new(None).unwrap();
+    let a = listener.new_buffer(None, Sizes::default()).unwrap();
+    let waiting = a.clone();
+    let taker = wait_in_thread(move || take(&waiting, LONG));
+    let added = Instant::now();
+    add_str(&a, "for a");
+    assert_eq!(taker.woken_by(added), Some(vec![Owned::str("for a")]));
+}
+
+#[test]
+fn waiting_for_one_listener_buffer_does_not_swallow_a_wakeup_meant_for_the_listener() {
+    // One thread waits on buffer a of a listener, another on the listener
+    // itself. A message to buffer b can only go to the listener's taker.
+    let listener = ListenerRef::new(None).unwrap();
+    let a = listener.new_buffer(None, Sizes::default()).unwrap();
+    let b = listener.new_buffer(None, Sizes::default()).unwrap();
+    let a_waiting = a.clone();
+    let a_taker = wait_in_thread(move || take(&a_waiting, LONG));
+    let l_waiting = listener.clone();
+    let l_taker = wait_in_thread(move || {
+        let mut r = reader();
+        let progress = l_waiting.take(&mut r, LONG).unwrap();
+        (progress, drain(&mut r))
+    });
+    let added = Instant::now();
+    add_str(&b, "for the listener");
+    assert_eq!(l_taker.woken_by(added), (Progress::Done, vec![Owned::str("for the listener")]));
+    assert_eq!(b.count().unwrap(), 0);
+    let added = Instant::now();
+    add_str(&a, "for a");
+    assert_eq!(a_taker.woken_by(added), Some(vec![Owned::str("for a")]));
+}
+
+#[test]
+fn blocked_buffer_take_is_not_satisfied_by_a_sibling_buffer() {
+    let listener = ListenerRef::new(None).unwrap();
+    let a = listener.new_buffer(None, Sizes::default()).unwrap();
+    let b = listener.new_buffer(None, Sizes::default()).unwrap();
+    let a_waiting = a.clone();
+    let a_taker = thread::spawn(move || take(&a_waiting, Some(Duration::from_millis(300))));
+    thread::sleep(Duration::from_millis(50));
+    add_str(&b, "not for a");
+    assert_eq!(a_taker.join().unwrap(), None);
+    assert_eq!(b.count().unwrap(), 1);
+}
+
+#[test]
+fn blocked_listener_take_ends_with_no_buffers_when_its_last_buffer_is_dropped() {
+    let listener = ListenerRef::new(None).unwrap();
+    let b = listener.new_buffer(None, Sizes::default()).unwrap();
+    let waiting = listener.clone();
+    let taker = wait_in_thread(move || waiting.take(&mut reader(), LONG).map_err(|e| e.kind));
+    let dropped = Instant::now();
+    drop(b);
+    assert_eq!(taker.woken_by(dropped), Err(ErrorKind::NoBuffers));
+}
+
+#[test]
+fn several_producers_to_one_listener_keep_each_buffers_order() {
+    const PER_PRODUCER: i64 = 20_000;
+    let listener = ListenerRef::new(None).unwrap();
+    let producers: Vec<_> = (0..4i64)
+        .map(|p| {
+            let b = listener.new_buffer(None, Sizes::default()).unwrap();
+            thread::spawn(move || {
+                for i in 0..PER_PRODUCER {
+                    b.add(&[Value::Integer(p), Value::Integer(i)]).unwrap();
+                }
+            })
+        })
+        .collect();
+    let mut next = [0i64; 4];
+    let mut r = reader();
+    for _ in 0..4 * PER_PRODUCER {
+        assert_eq!(listener.take(&mut r, Some(Duration::from_secs(10))).unwrap(), Progress::Done);
+        let [Owned::Integer(p), Owned::Integer(i)] = drain(&mut r)[..] else {
+            panic!("bad message");
+        };
+        assert_eq!(i, next[p as usize], "producer {p}");
+        next[p as usize] += 1;
+    }
+    for p in producers {
+        p.join().unwrap();
+    }
+    // All producers' buffers are gone now, and all their messages taken.
+    assert_eq!(listener.take(&mut r, None).expect_error().kind, ErrorKind::NoBuffers);
+}
+
+#[test]
+fn many_consumers_share_one_buffer_and_each_message_is_taken_once() {
+    const TOTAL: i64 = 40_000;
+    let b = new_buffer();
+    let consumers: Vec<_> = (0..3)
+        .map(|_| {
+            let b = b.clone();
+            thread::spawn(move || {
+                let mut r = reader();
+                let mut got = Vec::new();
+                loop {
+                    assert_eq!(b.take(&mut r, None).unwrap(), Progress::Done);
+                    match r.next() {
+                        Some(Value::Integer(i)) => got.push(i),
+                        _ => return got, // the empty stop message
+                    }
+                }
+            })
+        })
+        .collect();
+    for i in 0..TOTAL {
+        b.add(&[Value::Integer(i)]).unwrap();
+    }
+    for _ in 0..3 {
+        b.add(&NO_VALUES).unwrap();
+    }
+    let mut all: Vec<i64> = Vec::new();
+    for c in consumers {
+        let got = c.join().unwrap();
+        assert!(got.windows(2).all(|w| w[0] < w[1]), "each consumer sees increasing ids");
+        all.extend(got);
+    }
+    all.sort_unstable();
+    assert_eq!(all, (0..TOTAL).collect::<Vec<_>>());
+}
