@@ -7,6 +7,7 @@
 #   make example        runs examples/*.lua with build/lua<LUA>/mtlua
 #   make test           Rust tests, C tests, the Lua suite on every Lua;
 #                       ends with "N passed, N failed" (test/run-all.sh)
+#   make bench          the benchmark table (bench/run.sh; one case: bench/run.sh spsc)
 #   make header         regenerates include/mtmsg.h from src/ffi
 #   make clean
 #
@@ -46,7 +47,7 @@ C_TEST_CFLAGS := -Wall -Wextra -O1 -g -pthread -Iinclude
 # C tests named lua_*.c also run Lua 5.4 states that load build/lua5.4/mtmsg.so.
 C_TEST_LUA := build/lua5.4
 
-.PHONY: all rust lua-all example test c-tests header clean FORCE \
+.PHONY: all rust lua-all example test bench c-tests header clean FORCE \
 	$(addprefix lua-,$(LUA_VERSIONS))
 
 all: rust lua-$(LUA)
@@ -118,6 +119,10 @@ c-tests: $(C_TESTS)
 # build counts as failed and the others still run.
 test:
 	@MAKE='$(MAKE)' LUA_VERSIONS='$(LUA_VERSIONS)' bash test/run-all.sh
+
+# The benchmarks of the performance targets; one case: bench/run.sh spsc
+bench: rust lua-5.4
+	bench/run.sh
 
 clean:
 	$(CARGO) clean

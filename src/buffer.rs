@@ -237,6 +237,27 @@ impl Buffer {
         &mut *self.state.get()
     }
 
+    fn additions(&self) -> u32 {
+        match &self.home {
+            Home::Own(d) => d.additions(),
+            Home::Listener(l) => l.domain.additions(),
+        }
+    }
+
+    fn note_addition(&self) {
+        match &self.home {
+            Home::Own(d) => d.note_addition(),
+            Home::Listener(l) => l.domain.note_addition(),
+        }
+    }
+
+    fn spin_for_addition(&self, seen: u32) -> bool {
+        match &self.home {
+            Home::Own(d) => d.spin_for_addition(seen),
+            Home::Listener(l) => l.domain.spin_for_addition(seen),
+        }
+    }
+
     /// Wakes every thread waiting in this buffer's domain.
     pub(crate) fn wake_all(&self) {
         match &self.home {
@@ -316,6 +337,7 @@ impl Buffer {
                 listener.ready.push_back(self.clone());
             }
         }
+        self.note_addition();
         wake_takers(takers, waiters);
         let target = if notify { notify_target(&state.notify_added, state.queue.count(), NotifyKind::Added) } else { None };
         drop(locked);
@@ -339,6 +361,7 @@ impl Buffer {
         };
         let deadline = deadline(timeout);
         let mut timed_out = false;
+        let mut spun = false;
         loop {
             locked.check_usable()?;
             let (takers, room) = locked.condvars();
@@ -362,6 +385,14 @@ impl Buffer {
             }
             if timed_out || nonblock || timeout == Some(Duration::ZERO) {
                 return Ok(Progress::TimedOut);
+            }
+            if !spun {
+                spun = true;
+                let seen = self.additions();
+                drop(locked);
+                self.spin_for_addition(seen);
+                locked = self.lock(false).expect("blocking lock");
+                continue;
             }
             let in_listener = listener.is_some();
             waiters.takers += 1;

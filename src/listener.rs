@@ -129,6 +129,7 @@ impl Listener {
         };
         let deadline = deadline(timeout);
         let mut timed_out = false;
+        let mut spun = false;
         loop {
             self.check_usable(&guard.data)?;
             if let Some(buffer) = guard.data.ready.pop_front() {
@@ -158,6 +159,14 @@ impl Listener {
             }
             if timed_out || nonblock || timeout == Some(Duration::ZERO) {
                 return Ok(Progress::TimedOut);
+            }
+            if !spun {
+                spun = true;
+                let seen = self.domain.additions();
+                drop(guard);
+                self.domain.spin_for_addition(seen);
+                guard = self.domain.lock();
+                continue;
             }
             guard.waiters.takers += 1;
             let (relocked, expired) = wait_until(&self.domain.takers, guard, deadline);

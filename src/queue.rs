@@ -95,13 +95,21 @@ pub(crate) fn grow_to(data: &mut Vec<u8>, capacity: usize) -> Result<(), Error> 
     Ok(())
 }
 
-/// Messages queued back to back in one contiguous block: `data[start..end]`.
+/// Messages queued back to back in a ring of bytes. Each message is
+/// contiguous: one that does not fit before the end of the memory starts
+/// again at its beginning, so a full fixed-size buffer that keeps being
+/// drained and refilled never moves its messages around.
+///
+/// Unwrapped, the messages are `data[head..tail]`; wrapped (`wrap_at` is
+/// set), they are `data[head..wrap_at]` followed by `data[..tail]`.
 /// Memory is taken when the first message arrives, not before.
 #[derive(Default)]
 pub(crate) struct MessageQueue {
     data: Vec<u8>,
-    start: usize,
-    end: usize,
+    head: usize,
+    tail: usize,
+    wrap_at: Option<usize>,
+    used: usize,
     count: usize,
 }
 
@@ -117,50 +125,67 @@ impl MessageQueue {
     /// Whether a message of `bytes` bytes fits without growing beyond what
     /// the plan allows (always true for growing plans).
     pub fn has_room(&self, sizes: &Sizes, bytes: usize) -> bool {
-        !sizes.is_fixed() || self.end - self.start + bytes <= sizes.size2
+        !sizes.is_fixed() || self.used + bytes <= sizes.size2
     }
 
     /// Appends one message: `size` measures its body, `write_body` fills it.
     /// Returns `Ok(false)` when a fixed plan has no room for it now.
     pub fn push(&mut self, sizes: &Sizes, size: BodySize, write_body: impl FnOnce(&mut [u8])) -> Result<bool, Error> {
         let bytes = size.message_bytes();
-        if !self.make_room(sizes, bytes)? {
+        let Some(at) = self.make_room(sizes, bytes)? else {
             return Ok(false);
-        }
-        let at = self.end;
+        };
         let slot = &mut self.data[at..at + bytes];
         let body_at = write_header(slot, size);
         write_body(&mut slot[body_at..]);
-        self.end += bytes;
+        self.tail = at + bytes;
+        self.used += bytes;
         self.count += 1;
         Ok(true)
     }
 
-    fn make_room(&mut self, sizes: &Sizes, bytes: usize) -> Result<bool, Error> {
-        if self.data.len() - self.end >= bytes {
-            return Ok(true);
+    /// Where a message of `bytes` bytes goes, after wrapping around,
+    /// linearizing or growing as needed; `None` when a fixed plan is full.
+    fn make_room(&mut self, sizes: &Sizes, bytes: usize) -> Result<Option<usize>, Error> {
+        if let Some(at) = self.free_slot(bytes) {
+            return Ok(Some(at));
         }
-        let used = self.end - self.start;
         if !self.has_room(sizes, bytes) {
-            return Ok(false);
+            return Ok(None);
         }
-        let needed = used.checked_add(bytes).ok_or_else(|| out_of_memory(usize::MAX))?;
-        if needed <= self.data.len() {
-            self.compact();
-            return Ok(true);
+        let needed = self.used.checked_add(bytes).ok_or_else(|| out_of_memory(usize::MAX))?;
+        self.linearize();
+        if needed > self.data.len() {
+            let capacity = if sizes.is_fixed() { sizes.size2 } else { sizes.grown(self.data.len(), needed) };
+            // The grow factor is a hint: when the multiplied size cannot be
+            // had (a huge factor), what the message needs may still be.
+            grow_to(&mut self.data, capacity).or_else(|_| grow_to(&mut self.data, needed))?;
         }
-        let capacity = if sizes.is_fixed() { sizes.size2 } else { sizes.grown(self.data.len(), needed) };
-        self.compact();
-        // The grow factor is a hint: when the multiplied size cannot be
-        // had (a huge factor), what the message needs may still be.
-        grow_to(&mut self.data, capacity).or_else(|_| grow_to(&mut self.data, needed))?;
-        Ok(true)
+        Ok(Some(self.tail))
     }
 
-    fn compact(&mut self) {
-        self.data.copy_within(self.start..self.end, 0);
-        self.end -= self.start;
-        self.start = 0;
+    /// A contiguous free place for `bytes` bytes without moving anything.
+    fn free_slot(&mut self, bytes: usize) -> Option<usize> {
+        match self.wrap_at {
+            Some(_) => (self.head - self.tail >= bytes).then_some(self.tail),
+            None if self.data.len() - self.tail >= bytes => Some(self.tail),
+            None if self.head >= bytes && self.count > 0 => {
+                self.wrap_at = Some(self.tail);
+                Some(0)
+            }
+            None => None,
+        }
+    }
+
+    /// Moves the messages to the start of the memory, in order, so that all
+    /// free space is after them (rare: only when free space is split).
+    fn linearize(&mut self) {
+        match self.wrap_at.take() {
+            Some(wrap_at) => self.data[..wrap_at].rotate_left(self.head),
+            None => self.data.copy_within(self.head..self.tail, 0),
+        }
+        self.head = 0;
+        self.tail = self.used;
     }
 
     /// The oldest message's body and value count.
@@ -173,10 +198,10 @@ impl MessageQueue {
     }
 
     fn parse_front(&self) -> ((usize, usize), usize, usize) {
-        let mut pos = self.start;
+        let mut pos = self.head;
         let bytes = get_varint(&self.data, &mut pos).expect("queue holds a valid header");
         let count = get_varint(&self.data, &mut pos).expect("queue holds a valid header");
-        debug_assert_eq!(pos - self.start, header_len(BodySize { bytes, count }));
+        debug_assert_eq!(pos - self.head, header_len(BodySize { bytes, count }));
         ((pos, pos + bytes), count, pos + bytes)
     }
 
@@ -186,18 +211,23 @@ impl MessageQueue {
             return;
         }
         let (_, _, next) = self.parse_front();
-        self.start = next;
+        self.used -= next - self.head;
+        self.head = next;
         self.count -= 1;
         if self.count == 0 {
-            self.start = 0;
-            self.end = 0;
+            self.clear();
+        } else if self.wrap_at == Some(self.head) {
+            self.wrap_at = None;
+            self.head = 0;
         }
     }
 
     /// Drops every message; keeps the memory for the next ones.
     pub fn clear(&mut self) {
-        self.start = 0;
-        self.end = 0;
+        self.head = 0;
+        self.tail = 0;
+        self.wrap_at = None;
+        self.used = 0;
         self.count = 0;
     }
 
@@ -267,6 +297,49 @@ mod tests {
         assert!(seen.windows(2).all(|w| w[0] < w[1]), "order kept: {seen:?}");
         assert_eq!(*seen.last().unwrap(), 99);
         assert_eq!(seen.len(), 100 - 34);
+    }
+
+    #[test]
+    fn full_fixed_ring_is_refilled_in_place_without_moving_messages() {
+        let msg = |i| [Value::Integer(i)]; // 11 bytes each
+        let sizes = Sizes::new(11, 33, 0.0).unwrap();
+        let mut q = MessageQueue::default();
+        for i in 0..3 {
+            assert!(push(&mut q, &sizes, &msg(i)));
+        }
+        assert!(!push(&mut q, &sizes, &msg(99)));
+        let mut next = 0;
+        for i in 3..50 {
+            let (body, _) = q.front().unwrap();
+            let mut pos = 0;
+            assert_eq!(crate::value::decode_value(body, &mut pos), Some(Value::Integer(next)));
+            q.pop();
+            next += 1;
+            assert!(push(&mut q, &sizes, &msg(i)), "room after a take at {i}");
+            assert_eq!(q.capacity(), 33);
+        }
+        assert_eq!(q.count(), 3);
+    }
+
+    #[test]
+    fn split_free_space_is_joined_for_a_message_that_fits_in_total() {
+        let sizes = Sizes::new(30, 40, 0.0).unwrap();
+        let mut q = MessageQueue::default();
+        let small = [Value::Integer(1)]; // 11 bytes
+        let big = [Value::String(&[7u8; 20])]; // 2 + 22 = 24 bytes
+        assert!(push(&mut q, &sizes, &small));
+        assert!(push(&mut q, &sizes, &small));
+        assert!(push(&mut q, &sizes, &small)); // 33 of 40 used
+        q.pop(); // free: 11 at the front, 7 at the back
+        assert!(!push(&mut q, &sizes, &big), "22 + 24 > 40");
+        q.pop(); // 11 used: 22 free at the front, 7 at the back
+        assert!(push(&mut q, &sizes, &big));
+        let mut got = Vec::new();
+        while let Some((body, _)) = q.front() {
+            got.push(body.len());
+            q.pop();
+        }
+        assert_eq!(got, vec![9, 22]);
     }
 
     #[test]
