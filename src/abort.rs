@@ -1,18 +1,18 @@
 //! The process-wide abort switch, `sleep` that it interrupts, and `time`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, ErrorKind};
-use crate::home::{deadline, wait_until};
+use crate::home::deadline;
 use crate::registry;
+use crate::sync::{Lock, Signal};
 
 static ABORTED: AtomicBool = AtomicBool::new(false);
 
 /// Threads in [`sleep`] wait here, so an abort can wake them.
-static SLEEPERS: Mutex<()> = Mutex::new(());
-static SLEEPERS_WAKE: Condvar = Condvar::new();
+static SLEEPERS: Lock<()> = Lock::new(());
+static SLEEPERS_WAKE: Signal = Signal::new();
 
 /// Whether everything is aborted.
 pub fn is_aborted() -> bool {
@@ -26,7 +26,7 @@ pub fn abort_all(flag: bool) {
     ABORTED.store(flag, Ordering::SeqCst);
     if flag {
         registry::wake_everyone();
-        let _guard = SLEEPERS.lock().unwrap_or_else(PoisonError::into_inner);
+        let _guard = SLEEPERS.lock();
         SLEEPERS_WAKE.notify_all();
     }
 }
@@ -40,12 +40,12 @@ fn aborted() -> Error {
 /// aborted.
 pub fn sleep(duration: Option<Duration>) -> Result<(), Error> {
     let deadline = deadline(duration);
-    let mut guard = SLEEPERS.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut guard = SLEEPERS.lock();
     loop {
         if is_aborted() {
             return Err(aborted());
         }
-        let (relocked, expired) = wait_until(&SLEEPERS_WAKE, guard, deadline);
+        let (relocked, expired) = SLEEPERS_WAKE.wait_until(guard, deadline);
         guard = relocked;
         if expired {
             return if is_aborted() { Err(aborted()) } else { Ok(()) };

@@ -3,32 +3,40 @@
 
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::abort::{self, is_aborted};
 use crate::error::{describe, Error, ErrorKind};
-use crate::home::{deadline, wait_until, wake_room, wake_takers, Domain, Shared, Waiters};
+use crate::home::{deadline, wake_room, wake_takers, Additions, Domain, Shared, Waiters};
+use crate::sync::{LockGuard, Signal};
 use crate::listener::{Listener, ListenerRef, ListenerState};
-use crate::queue::{MessageQueue, Sizes};
+use crate::queue::{MessageQueue, Ready, Sizes, LINK_ABOVE};
 use crate::reader::Reader;
-use crate::registry::{self, Registered, Users};
-use crate::value::{encode_body, measure, AsValue, BodySize};
+use crate::registry::{self, Name, Registered, Users};
+use crate::value::{AsValue, Body, Encoded, Values};
 use crate::Progress;
 
 /// A message buffer: process-wide, found by id or name, shared by every
 /// thread that holds a [`BufferRef`] to it.
+///
+/// The field order is fixed (`repr(C)`) to keep `additions`, which waiting
+/// threads spin on, a cache line away from the lock and the queue state
+/// at the end, which producer and consumer write.
+#[repr(C)]
 pub struct Buffer {
+    /// The additions of a standalone buffer (a listener's buffers use the
+    /// listener's).
+    additions: Additions,
     id: u64,
-    name: Option<Box<[u8]>>,
-    sizes: Sizes,
+    name: Name,
     /// References held by users (handles, Lua objects, notifier links).
     /// At zero the buffer leaves the registry; its memory may live on a
     /// little while a listener still delivers its messages.
     users: Users,
-    home: Home,
     /// Guarded by the home's lock: touched only through [`Locked`].
     state: UnsafeCell<BufferState>,
+    home: Home,
 }
 
 // SAFETY: `state` is only reached through `Locked`, which holds the lock of
@@ -41,7 +49,6 @@ enum Home {
     Listener(Arc<Listener>),
 }
 
-#[derive(Default)]
 pub(crate) struct BufferState {
     pub queue: MessageQueue,
     pub closed: bool,
@@ -51,14 +58,26 @@ pub(crate) struct BufferState {
     pub in_ready: bool,
     /// No longer counted among its listener's live buffers.
     retired: bool,
-    notify_added: Option<Box<Notifier>>,
-    notify_removed: Option<Box<Notifier>>,
+    /// Rare, so kept out of line: an empty buffer stays small.
+    notifiers: Option<Box<Notifiers>>,
 }
 
 impl BufferState {
+    fn new(sizes: Sizes) -> BufferState {
+        BufferState {
+            queue: MessageQueue::new(sizes),
+            closed: false,
+            aborted: false,
+            in_ready: false,
+            retired: false,
+            notifiers: None,
+        }
+    }
+
     /// The buffer to notify after a message was taken, if any.
     pub(crate) fn removed_notification(&self) -> Option<Arc<Buffer>> {
-        notify_target(&self.notify_removed, self.queue.count(), NotifyKind::Removed)
+        let notifiers = self.notifiers.as_deref()?;
+        notify_target(&notifiers.removed, self.queue.count(), NotifyKind::Removed)
     }
 }
 
@@ -68,6 +87,13 @@ impl BufferState {
 struct Notifier {
     target: Arc<Buffer>,
     threshold: Option<i64>,
+}
+
+/// The notifiers of a buffer, one per kind.
+#[derive(Default)]
+pub(crate) struct Notifiers {
+    added: Option<Notifier>,
+    removed: Option<Notifier>,
 }
 
 /// Which change of a buffer a notifier reports.
@@ -80,8 +106,8 @@ pub enum NotifyKind {
 }
 
 enum HomeGuard<'a> {
-    Own(MutexGuard<'a, Shared<()>>),
-    Listener(MutexGuard<'a, Shared<ListenerState>>),
+    Own(LockGuard<'a, Shared<()>>),
+    Listener(LockGuard<'a, Shared<ListenerState>>),
 }
 
 /// A buffer with its home's lock held.
@@ -106,22 +132,22 @@ impl<'a> Locked<'a> {
         }
     }
 
-    fn condvars(&self) -> (&'a Condvar, &'a Condvar) {
+    fn condvars(&self) -> (&'a Signal, &'a Signal) {
         match &self.buffer.home {
             Home::Own(d) => (&d.takers, &d.room),
             Home::Listener(l) => (&l.domain.takers, &l.domain.room),
         }
     }
 
-    fn wait(self, condvar: &Condvar, deadline: Option<std::time::Instant>) -> (Locked<'a>, bool) {
+    fn wait(self, signal: &Signal, deadline: Option<std::time::Instant>) -> (Locked<'a>, bool) {
         let buffer = self.buffer;
         match self.guard {
             HomeGuard::Own(g) => {
-                let (g, timed_out) = wait_until(condvar, g, deadline);
+                let (g, timed_out) = signal.wait_until(g, deadline);
                 (Locked { buffer, guard: HomeGuard::Own(g) }, timed_out)
             }
             HomeGuard::Listener(g) => {
-                let (g, timed_out) = wait_until(condvar, g, deadline);
+                let (g, timed_out) = signal.wait_until(g, deadline);
                 (Locked { buffer, guard: HomeGuard::Listener(g) }, timed_out)
             }
         }
@@ -132,9 +158,9 @@ impl<'a> Locked<'a> {
     /// raises `no_buffers` to its waiting threads) and hands back its
     /// notifier links, for the caller to drop after unlocking (dropping a
     /// link may free another buffer).
-    fn retire(&mut self) -> [Option<Box<Notifier>>; 2] {
+    fn retire(&mut self) -> Option<Box<Notifiers>> {
         let (state, waiters, listener) = self.parts();
-        let links = [state.notify_added.take(), state.notify_removed.take()];
+        let links = state.notifiers.take();
         if let Some(listener) = listener {
             if !std::mem::replace(&mut state.retired, true) {
                 listener.buffers -= 1;
@@ -181,12 +207,12 @@ impl Buffer {
                 None => Home::Own(Domain::new(())),
             };
             Ok(Arc::new(Buffer {
+                additions: Additions::default(),
                 id,
-                name: name.map(Box::from),
-                sizes,
+                name: Name::new(name),
                 users: Users::one(),
                 home,
-                state: UnsafeCell::new(BufferState::default()),
+                state: UnsafeCell::new(BufferState::new(sizes)),
             }))
         })
         .map(BufferRef::adopt)
@@ -197,11 +223,11 @@ impl Buffer {
     }
 
     pub fn name(&self) -> Option<&[u8]> {
-        self.name.as_deref()
+        self.name.get()
     }
 
     pub fn sizes(&self) -> Sizes {
-        self.sizes
+        self.lock(false).expect("blocking lock").parts().0.queue.sizes()
     }
 
     pub(crate) fn error(&self, kind: ErrorKind) -> Error {
@@ -237,24 +263,11 @@ impl Buffer {
         &mut *self.state.get()
     }
 
-    fn additions(&self) -> u32 {
+    /// The addition count of this buffer's domain.
+    fn additions(&self) -> &Additions {
         match &self.home {
-            Home::Own(d) => d.additions(),
-            Home::Listener(l) => l.domain.additions(),
-        }
-    }
-
-    fn note_addition(&self) {
-        match &self.home {
-            Home::Own(d) => d.note_addition(),
-            Home::Listener(l) => l.domain.note_addition(),
-        }
-    }
-
-    fn spin_for_addition(&self, seen: u32) -> bool {
-        match &self.home {
-            Home::Own(d) => d.spin_for_addition(seen),
-            Home::Listener(l) => l.domain.spin_for_addition(seen),
+            Home::Own(_) => &self.additions,
+            Home::Listener(l) => &l.additions,
         }
     }
 
@@ -282,23 +295,28 @@ impl Buffer {
     /// is full; `Some(timeout)` waits for room.
     pub(crate) fn push(
         self: &Arc<Self>,
-        size: BodySize,
-        write_body: impl FnOnce(&mut [u8]),
+        body: &dyn Body,
         mode: PushMode,
         nonblock: bool,
         wait: Option<Option<Duration>>,
         notify: bool,
     ) -> Result<Progress, Error> {
-        self.sizes.check_message(size.message_bytes(), &|| self.describe())?;
+        let size = body.size();
+        if size.bytes >= LINK_ABOVE {
+            // Refuse before spending an allocation and a copy on it.
+            self.sizes().check_message(size.message_bytes(), &|| self.describe())?;
+        }
+        let message = Ready::new(body)?;
         let Some(mut locked) = self.lock(nonblock) else {
             return Ok(Progress::WouldBlock);
         };
+        locked.parts().0.queue.sizes().check_message(size.message_bytes(), &|| self.describe())?;
         let deadline = wait.map(deadline);
         loop {
             locked.check_usable()?;
             let bytes = size.message_bytes();
             let (state, waiters, _) = locked.parts();
-            if mode == PushMode::Replace || state.queue.has_room(&self.sizes, bytes) {
+            if mode == PushMode::Replace || state.queue.has_room(bytes) {
                 break;
             }
             let Some(deadline) = deadline else {
@@ -311,7 +329,7 @@ impl Buffer {
             locked.parts().1.room -= 1;
             if timed_out {
                 locked.check_usable()?;
-                if !locked.parts().0.queue.has_room(&self.sizes, bytes) {
+                if !locked.parts().0.queue.has_room(bytes) {
                     return Ok(Progress::TimedOut);
                 }
             }
@@ -322,7 +340,7 @@ impl Buffer {
             state.queue.clear();
             wake_room(room, waiters);
         }
-        let pushed = state.queue.push(&self.sizes, size, write_body);
+        let pushed = state.queue.push(message);
         if !matches!(pushed, Ok(true)) {
             // A replace that failed has still emptied the buffer, which
             // must then leave its listener's queue of buffers with messages.
@@ -337,9 +355,12 @@ impl Buffer {
                 listener.ready.push_back(self.clone());
             }
         }
-        self.note_addition();
+        self.additions().note();
         wake_takers(takers, waiters);
-        let target = if notify { notify_target(&state.notify_added, state.queue.count(), NotifyKind::Added) } else { None };
+        let target = match (&state.notifiers, notify) {
+            (Some(notifiers), true) => notify_target(&notifiers.added, state.queue.count(), NotifyKind::Added),
+            _ => None,
+        };
         drop(locked);
         if let Some(target) = target {
             target.notify();
@@ -351,7 +372,8 @@ impl Buffer {
     /// aborted target simply misses the notification. The target's own
     /// notifiers do not fire, so notifier cycles cannot loop.
     pub(crate) fn notify(self: &Arc<Self>) {
-        let _ = self.push(BodySize { bytes: 0, count: 0 }, |_| {}, PushMode::Add, false, None, false);
+        let empty = Encoded { bytes: &[], count: 0 };
+        let _ = self.push(&empty, PushMode::Add, false, None, false);
     }
 
     /// Takes the oldest message into `reader`.
@@ -366,9 +388,7 @@ impl Buffer {
             locked.check_usable()?;
             let (takers, room) = locked.condvars();
             let (state, waiters, listener) = locked.parts();
-            if let Some((body, count)) = state.queue.front() {
-                reader.load(body, count, &|| self.describe())?;
-                state.queue.pop();
+            if reader.take_from(&mut state.queue, &|| self.describe())? {
                 wake_room(room, waiters);
                 if let Some(listener) = listener {
                     if state.queue.is_empty() {
@@ -388,9 +408,9 @@ impl Buffer {
             }
             if !spun {
                 spun = true;
-                let seen = self.additions();
+                let seen = self.additions().seen();
                 drop(locked);
-                self.spin_for_addition(seen);
+                self.additions().spin_for_change(seen);
                 locked = self.lock(false).expect("blocking lock");
                 continue;
             }
@@ -461,9 +481,10 @@ impl Buffer {
             let mut locked = self.lock(false).expect("blocking lock");
             locked.check_usable()?;
             let (state, _, _) = locked.parts();
+            let notifiers = state.notifiers.get_or_insert_with(Box::default);
             let slot = match kind {
-                NotifyKind::Added => &mut state.notify_added,
-                NotifyKind::Removed => &mut state.notify_removed,
+                NotifyKind::Added => &mut notifiers.added,
+                NotifyKind::Removed => &mut notifiers.removed,
             };
             match target {
                 None => old = slot.take(),
@@ -473,9 +494,12 @@ impl Buffer {
                         drop(target);
                         return Err(self.error(ErrorKind::HasNotifier));
                     }
-                    *slot = Some(Box::new(Notifier { target, threshold }));
+                    *slot = Some(Notifier { target, threshold });
                     old = None;
                 }
+            }
+            if notifiers.added.is_none() && notifiers.removed.is_none() {
+                state.notifiers = None;
             }
         }
         drop(old);
@@ -486,7 +510,7 @@ impl Buffer {
 impl Registered for Buffer {
     const CLASS: &'static str = "mtmsg.buffer";
     fn name(&self) -> Option<&[u8]> {
-        self.name.as_deref()
+        self.name.get()
     }
     fn users(&self) -> &Users {
         &self.users
@@ -503,7 +527,7 @@ fn drop_from_listener(buffer: &Arc<Buffer>, state: &mut BufferState, listener: O
     }
 }
 
-fn notify_target(notifier: &Option<Box<Notifier>>, count: usize, kind: NotifyKind) -> Option<Arc<Buffer>> {
+fn notify_target(notifier: &Option<Notifier>, count: usize, kind: NotifyKind) -> Option<Arc<Buffer>> {
     let notifier = notifier.as_ref()?;
     let count = i64::try_from(count).unwrap_or(i64::MAX);
     let wanted = match (kind, notifier.threshold) {
@@ -571,13 +595,11 @@ impl BufferRef {
     }
 
     fn push_values<T: AsValue>(&self, values: &[T], mode: PushMode, wait: Option<Option<Duration>>) -> Result<Progress, Error> {
-        let size = measure(values)?;
-        self.buffer.push(size, |dst| encode_body(values, dst), mode, self.nonblock(), wait, true)
+        self.buffer.push(&Values::new(values)?, mode, self.nonblock(), wait, true)
     }
 
-    pub(crate) fn push_body(&self, body: &[u8], count: usize, mode: PushMode) -> Result<Progress, Error> {
-        let size = BodySize { bytes: body.len(), count };
-        self.buffer.push(size, |dst| dst.copy_from_slice(body), mode, self.nonblock(), None, true)
+    pub(crate) fn push_body(&self, body: &Encoded<'_>, mode: PushMode) -> Result<Progress, Error> {
+        self.buffer.push(body, mode, self.nonblock(), None, true)
     }
 
     /// Takes the oldest message into `reader`: `Done`, `TimedOut` (nothing

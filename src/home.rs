@@ -8,8 +8,9 @@
 //! somebody sleeps.
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
+
+use crate::sync::{spin_while, Lock, LockGuard, Signal};
 
 /// How long a taker spins, watching for a new message, before it sleeps.
 /// A message that follows within this time is taken without the two
@@ -38,71 +39,57 @@ pub(crate) struct Shared<S> {
 
 /// A lock, the state it guards, and the two conditions threads wait for.
 pub(crate) struct Domain<S> {
-    state: Mutex<Shared<S>>,
-    pub takers: Condvar,
-    pub room: Condvar,
-    /// Counts the messages added, so that a spinning taker can see one
-    /// arrive without taking the lock.
-    additions: AtomicU32,
+    state: Lock<Shared<S>>,
+    pub takers: Signal,
+    pub room: Signal,
+}
+
+/// Counts the messages added to a domain, so that a spinning taker can
+/// see one arrive without taking the lock. Kept away from the lock's cache
+/// line (see `Buffer` and `Listener`): a spinning taker reads it over and
+/// over, and must not pull the line the producer locks back and forth.
+#[derive(Default)]
+pub(crate) struct Additions(AtomicU32);
+
+impl Additions {
+    /// Records an addition; called with the domain's lock held.
+    pub fn note(&self) {
+        // Only lock holders write, so a load and a store suffice.
+        let n = self.0.load(Ordering::Relaxed);
+        self.0.store(n.wrapping_add(1), Ordering::Release);
+    }
+
+    /// The count, read with the lock held before spinning.
+    pub fn seen(&self) -> u32 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Spins (without the lock) until an addition after `seen` shows up or
+    /// [`SPIN_LIMIT`] passes; true when one did.
+    pub fn spin_for_change(&self, seen: u32) -> bool {
+        spin_while(SPIN_LIMIT, || self.0.load(Ordering::Acquire) == seen)
+    }
 }
 
 impl<S> Domain<S> {
     pub fn new(data: S) -> Domain<S> {
         Domain {
-            state: Mutex::new(Shared { waiters: Waiters::default(), data }),
-            takers: Condvar::new(),
-            room: Condvar::new(),
-            additions: AtomicU32::new(0),
+            state: Lock::new(Shared { waiters: Waiters::default(), data }),
+            takers: Signal::new(),
+            room: Signal::new(),
         }
     }
 
-    /// Records an addition; called with the lock held.
-    pub fn note_addition(&self) {
-        // Only lock holders write, so a load and a store suffice.
-        let n = self.additions.load(Ordering::Relaxed);
-        self.additions.store(n.wrapping_add(1), Ordering::Release);
-    }
-
-    /// The addition count, read with the lock held before spinning.
-    pub fn additions(&self) -> u32 {
-        self.additions.load(Ordering::Relaxed)
-    }
-
-    /// Spins (without the lock) until an addition after `seen` shows up or
-    /// [`SPIN_LIMIT`] passes; true when one did.
-    pub fn spin_for_addition(&self, seen: u32) -> bool {
-        let start = Instant::now();
-        let mut round = 0u32;
-        loop {
-            for _ in 0..(1 << round.min(6)) {
-                std::hint::spin_loop();
-            }
-            if self.additions.load(Ordering::Acquire) != seen {
-                return true;
-            }
-            round += 1;
-            if round % 4 == 0 && start.elapsed() >= SPIN_LIMIT {
-                return false;
-            }
-        }
-    }
-
-    /// Locks the domain. A panic while it was held (caught at the C
-    /// boundary) leaves consistent state behind, so poisoning is ignored.
-    pub fn lock(&self) -> MutexGuard<'_, Shared<S>> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    pub fn lock(&self) -> LockGuard<'_, Shared<S>> {
+        self.state.lock()
     }
 
     /// Locks the domain if no other thread holds it (nonblock mode).
-    pub fn try_lock(&self) -> Option<MutexGuard<'_, Shared<S>>> {
-        match self.state.try_lock() {
-            Ok(guard) => Some(guard),
-            Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
-        }
+    pub fn try_lock(&self) -> Option<LockGuard<'_, Shared<S>>> {
+        self.state.try_lock()
     }
 
-    pub fn lock_or_try(&self, nonblock: bool) -> Option<MutexGuard<'_, Shared<S>>> {
+    pub fn lock_or_try(&self, nonblock: bool) -> Option<LockGuard<'_, Shared<S>>> {
         if nonblock {
             self.try_lock()
         } else {
@@ -120,7 +107,7 @@ impl<S> Domain<S> {
 
 /// Wakes the takers after a message was added: one is enough unless some
 /// of them wait for a particular buffer of a listener.
-pub(crate) fn wake_takers(condvar: &Condvar, waiters: &Waiters) {
+pub(crate) fn wake_takers(condvar: &Signal, waiters: &Waiters) {
     if waiters.takers == 0 {
         return;
     }
@@ -133,7 +120,7 @@ pub(crate) fn wake_takers(condvar: &Condvar, waiters: &Waiters) {
 
 /// Wakes the producers waiting for room after messages were removed; they
 /// may wait for messages of different sizes, so all of them look.
-pub(crate) fn wake_room(condvar: &Condvar, waiters: &Waiters) {
+pub(crate) fn wake_room(condvar: &Signal, waiters: &Waiters) {
     if waiters.room > 0 {
         condvar.notify_all();
     }
@@ -142,24 +129,4 @@ pub(crate) fn wake_room(condvar: &Condvar, waiters: &Waiters) {
 /// When a wait of `timeout` seconds starting now ends; `None` for ever.
 pub(crate) fn deadline(timeout: Option<Duration>) -> Option<Instant> {
     timeout.and_then(|t| Instant::now().checked_add(t))
-}
-
-/// Sleeps on `condvar` until woken or until `deadline`. Returns the guard
-/// and whether the deadline has passed.
-pub(crate) fn wait_until<'a, T>(
-    condvar: &Condvar,
-    guard: MutexGuard<'a, T>,
-    deadline: Option<Instant>,
-) -> (MutexGuard<'a, T>, bool) {
-    match deadline {
-        None => (condvar.wait(guard).unwrap_or_else(PoisonError::into_inner), false),
-        Some(deadline) => {
-            let now = Instant::now();
-            if now >= deadline {
-                return (guard, true);
-            }
-            let (guard, _) = condvar.wait_timeout(guard, deadline - now).unwrap_or_else(PoisonError::into_inner);
-            (guard, Instant::now() >= deadline)
-        }
-    }
 }

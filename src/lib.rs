@@ -14,6 +14,7 @@ mod listener;
 mod queue;
 mod reader;
 mod registry;
+mod sync;
 mod value;
 mod writer;
 

@@ -2,23 +2,28 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::abort::is_aborted;
 use crate::buffer::{Buffer, BufferRef};
 use crate::error::{describe, Error, ErrorKind};
-use crate::home::{deadline, wait_until, wake_room, Domain, Shared};
+use crate::home::{deadline, wake_room, Additions, Domain, Shared};
+use crate::sync::LockGuard;
 use crate::queue::Sizes;
 use crate::reader::Reader;
-use crate::registry::{self, Registered, Users};
+use crate::registry::{self, Name, Registered, Users};
 use crate::Progress;
 
 /// A listener: the lock domain of its buffers and the queue of those of
-/// them that hold messages.
+/// them that hold messages. `repr(C)` keeps `additions` a cache line away
+/// from the lock (see `Buffer`).
+#[repr(C)]
 pub struct Listener {
+    /// Messages added to any of its buffers.
+    pub(crate) additions: Additions,
     id: u64,
-    name: Option<Box<[u8]>>,
+    name: Name,
     /// Handles and live buffers of this listener.
     users: Users,
     pub(crate) domain: Domain<ListenerState>,
@@ -43,7 +48,7 @@ pub(crate) struct ListenerState {
 impl Registered for Listener {
     const CLASS: &'static str = "mtmsg.listener";
     fn name(&self) -> Option<&[u8]> {
-        self.name.as_deref()
+        self.name.get()
     }
     fn users(&self) -> &Users {
         &self.users
@@ -56,7 +61,7 @@ impl Listener {
     }
 
     pub fn name(&self) -> Option<&[u8]> {
-        self.name.as_deref()
+        self.name.get()
     }
 
     /// `mtmsg.listener(name="…",id=…)`.
@@ -108,7 +113,7 @@ impl Listener {
 
     /// Takes each ready buffer out of the queue and empties it, under the
     /// lock; the buffers are dropped by the caller after unlocking.
-    fn empty_ready(guard: &mut MutexGuard<'_, Shared<ListenerState>>, free: bool) -> VecDeque<Arc<Buffer>> {
+    fn empty_ready(guard: &mut LockGuard<'_, Shared<ListenerState>>, free: bool) -> VecDeque<Arc<Buffer>> {
         let ready = std::mem::take(&mut guard.data.ready);
         for buffer in &ready {
             // SAFETY: `guard` is this listener's lock, the buffers' home.
@@ -135,12 +140,13 @@ impl Listener {
             if let Some(buffer) = guard.data.ready.pop_front() {
                 // SAFETY: `guard` is this listener's lock, the buffer's home.
                 let state = unsafe { buffer.state_under_listener_lock() };
-                let (body, count) = state.queue.front().expect("ready buffers hold messages");
-                if let Err(e) = reader.load(body, count, &|| buffer.describe()) {
-                    guard.data.ready.push_front(buffer);
-                    return Err(e);
+                match reader.take_from(&mut state.queue, &|| buffer.describe()) {
+                    Ok(taken) => debug_assert!(taken, "ready buffers hold messages"),
+                    Err(e) => {
+                        guard.data.ready.push_front(buffer);
+                        return Err(e);
+                    }
                 }
-                state.queue.pop();
                 let target = state.removed_notification();
                 if state.queue.is_empty() {
                     state.in_ready = false;
@@ -162,14 +168,14 @@ impl Listener {
             }
             if !spun {
                 spun = true;
-                let seen = self.domain.additions();
+                let seen = self.additions.seen();
                 drop(guard);
-                self.domain.spin_for_addition(seen);
+                self.additions.spin_for_change(seen);
                 guard = self.domain.lock();
                 continue;
             }
             guard.waiters.takers += 1;
-            let (relocked, expired) = wait_until(&self.domain.takers, guard, deadline);
+            let (relocked, expired) = self.domain.takers.wait_until(guard, deadline);
             guard = relocked;
             guard.waiters.takers -= 1;
             timed_out = expired;
@@ -226,8 +232,9 @@ impl ListenerRef {
     pub fn new(name: Option<&[u8]>) -> Result<ListenerRef, Error> {
         registry::create_listener(|id| {
             Arc::new(Listener {
+                additions: Additions::default(),
                 id,
-                name: name.map(Box::from),
+                name: Name::new(name),
                 users: Users::one(),
                 domain: Domain::new(ListenerState::default()),
             })

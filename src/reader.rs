@@ -1,12 +1,13 @@
 //! Readers: take one message out of a buffer and hand out its values.
 
 use crate::error::Error;
-use crate::queue::{out_of_memory, Sizes};
-use crate::value::{decode_value, header_len, BodySize, Value};
+use crate::queue::{out_of_memory, MessageQueue, Sizes, Taken, LINK_ABOVE};
+use crate::value::{decode_value, header_len, Value};
 
 /// Holds one taken message and reads its values one by one.
 ///
-/// Taking copies the message's bytes under the buffer's lock, nothing more;
+/// Taking copies the message's bytes under the buffer's lock (or, for a
+/// large one, adopts the memory it was linked in with), nothing more;
 /// the values are decoded afterwards, outside it. Strings point into the
 /// reader's memory until its next `take` or [`Reader::clear`].
 #[derive(Debug)]
@@ -26,18 +27,28 @@ impl Reader {
         Ok(Reader { sizes, body: Vec::new(), pos: 0, remaining: 0 })
     }
 
-    /// Copies a message's body in; fails (changing nothing) when it does
-    /// not fit a fixed-size reader or memory runs out.
-    pub(crate) fn load(&mut self, body: &[u8], count: usize, source: &dyn Fn() -> String) -> Result<(), Error> {
-        let size = BodySize { bytes: body.len(), count };
-        self.sizes.check_message(header_len(size) + body.len(), &|| format!("mtmsg.reader for {}", source()))?;
-        self.body.clear();
-        let wanted = body.len().max(self.sizes.size1);
-        self.body.try_reserve(wanted).map_err(|_| out_of_memory(wanted))?;
-        self.body.extend_from_slice(body);
+    /// Takes the oldest message of `queue` into this reader: `Ok(false)`
+    /// when there is none. Fails, leaving the message queued, when it does
+    /// not fit a fixed-size reader or memory for it runs out; once it is
+    /// out of the queue nothing can fail any more.
+    pub(crate) fn take_from(&mut self, queue: &mut MessageQueue, source: &dyn Fn() -> String) -> Result<bool, Error> {
+        let Some(size) = queue.front_size() else {
+            return Ok(false);
+        };
+        self.sizes.check_message(header_len(size) + size.bytes, &|| format!("mtmsg.reader for {}", source()))?;
+        if size.bytes < LINK_ABOVE {
+            self.body.clear();
+            let wanted = size.bytes.max(self.sizes.size1);
+            self.body.try_reserve(wanted).map_err(|_| out_of_memory(wanted))?;
+        }
+        let (taken, count) = queue.pop().expect("the queue has a message");
+        match taken {
+            Taken::InPlace(body) => self.body.extend_from_slice(body),
+            Taken::Linked(body) => self.body = body,
+        }
         self.pos = 0;
         self.remaining = count;
-        Ok(())
+        Ok(true)
     }
 
     /// Values of the current message not read yet.

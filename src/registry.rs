@@ -46,6 +46,20 @@ impl Users {
     }
 }
 
+/// An object's optional name behind one thin pointer: most objects have
+/// none, and a field of 8 bytes instead of 16 keeps empty buffers small.
+pub(crate) struct Name(Option<Box<Box<[u8]>>>);
+
+impl Name {
+    pub fn new(name: Option<&[u8]>) -> Name {
+        Name(name.map(|n| Box::new(Box::from(n))))
+    }
+
+    pub fn get(&self) -> Option<&[u8]> {
+        self.0.as_deref().map(|n| &**n)
+    }
+}
+
 /// What the registry needs to know of the objects it holds.
 pub(crate) trait Registered {
     const CLASS: &'static str;

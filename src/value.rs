@@ -134,42 +134,104 @@ pub(crate) fn write_header(dst: &mut [u8], size: BodySize) -> usize {
     put_varint(dst, pos, size.count)
 }
 
-/// Encodes `values` (already checked by [`measure`]) into `dst`, which has
-/// exactly the measured body length.
-pub(crate) fn encode_body<T: AsValue>(values: &[T], dst: &mut [u8]) {
-    let mut pos = 0;
-    for value in values {
-        let value = value.as_value().expect("values were checked by measure()");
-        pos = encode_value(&value, dst, pos);
+/// Where encoded bytes go: a slice of exactly the measured length, or the
+/// end of a vector with room reserved (for bodies kept out of the queue,
+/// written without first filling their memory with zeros).
+pub(crate) trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+struct SliceSink<'a> {
+    dst: &'a mut [u8],
+    pos: usize,
+}
+
+impl Sink for SliceSink<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.dst[self.pos..self.pos + bytes.len()].copy_from_slice(bytes);
+        self.pos += bytes.len();
     }
-    debug_assert_eq!(pos, dst.len());
 }
 
-fn put_u64(dst: &mut [u8], pos: usize, tag: u8, payload: u64) -> usize {
-    dst[pos] = tag;
-    dst[pos + 1..pos + 9].copy_from_slice(&payload.to_le_bytes());
-    pos + 9
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
 }
 
-fn encode_value(value: &Value<'_>, dst: &mut [u8], pos: usize) -> usize {
+/// A message body on its way into a buffer: already measured, written
+/// either in place (into the queue) or appended (into memory of its own).
+pub(crate) trait Body {
+    fn size(&self) -> BodySize;
+    fn write_to(&self, sink: &mut dyn Sink);
+
+    /// Writes the body into `dst`, which has exactly its length.
+    fn write_in_place(&self, dst: &mut [u8]) {
+        let mut sink = SliceSink { dst, pos: 0 };
+        self.write_to(&mut sink);
+        debug_assert_eq!(sink.pos, sink.dst.len());
+    }
+}
+
+/// Values to encode, checked and measured.
+pub(crate) struct Values<'a, T> {
+    values: &'a [T],
+    size: BodySize,
+}
+
+impl<'a, T: AsValue> Values<'a, T> {
+    pub fn new(values: &'a [T]) -> Result<Values<'a, T>, Error> {
+        Ok(Values { values, size: measure(values)? })
+    }
+}
+
+impl<T: AsValue> Body for Values<'_, T> {
+    fn size(&self) -> BodySize {
+        self.size
+    }
+
+    fn write_to(&self, sink: &mut dyn Sink) {
+        for value in self.values {
+            encode_value(&value.as_value().expect("values were checked by measure()"), sink);
+        }
+    }
+}
+
+/// A body encoded before (by a writer).
+pub(crate) struct Encoded<'a> {
+    pub bytes: &'a [u8],
+    pub count: usize,
+}
+
+impl Body for Encoded<'_> {
+    fn size(&self) -> BodySize {
+        BodySize { bytes: self.bytes.len(), count: self.count }
+    }
+
+    fn write_to(&self, sink: &mut dyn Sink) {
+        sink.put(self.bytes);
+    }
+}
+
+fn put_u64(sink: &mut dyn Sink, tag: u8, payload: u64) {
+    let mut bytes = [tag; 9];
+    bytes[1..].copy_from_slice(&payload.to_le_bytes());
+    sink.put(&bytes);
+}
+
+fn encode_value(value: &Value<'_>, sink: &mut dyn Sink) {
     match *value {
-        Value::Nil => {
-            dst[pos] = TAG_NIL;
-            pos + 1
-        }
-        Value::Boolean(b) => {
-            dst[pos] = if b { TAG_TRUE } else { TAG_FALSE };
-            pos + 1
-        }
-        Value::Integer(i) => put_u64(dst, pos, TAG_INTEGER, i as u64),
-        Value::Number(n) => put_u64(dst, pos, TAG_NUMBER, n.to_bits()),
-        Value::Pointer(p) => put_u64(dst, pos, TAG_POINTER, p as u64),
-        Value::CFunction(f) => put_u64(dst, pos, TAG_CFUNCTION, f as u64),
+        Value::Nil => sink.put(&[TAG_NIL]),
+        Value::Boolean(b) => sink.put(&[if b { TAG_TRUE } else { TAG_FALSE }]),
+        Value::Integer(i) => put_u64(sink, TAG_INTEGER, i as u64),
+        Value::Number(n) => put_u64(sink, TAG_NUMBER, n.to_bits()),
+        Value::Pointer(p) => put_u64(sink, TAG_POINTER, p as u64),
+        Value::CFunction(f) => put_u64(sink, TAG_CFUNCTION, f as u64),
         Value::String(s) => {
-            dst[pos] = TAG_STRING;
-            let start = put_varint(dst, pos + 1, s.len());
-            dst[start..start + s.len()].copy_from_slice(s);
-            start + s.len()
+            let mut head = [TAG_STRING; 11];
+            let end = put_varint(&mut head, 1, s.len());
+            sink.put(&head[..end]);
+            sink.put(s);
         }
     }
 }
@@ -217,10 +279,13 @@ mod tests {
     use super::*;
 
     fn round_trip(values: &[Value<'_>]) -> Vec<u8> {
-        let size = measure(values).unwrap();
-        let mut body = vec![0u8; size.bytes];
-        encode_body(values, &mut body);
-        body
+        let body = Values::new(values).unwrap();
+        let mut in_place = vec![0u8; body.size().bytes];
+        body.write_in_place(&mut in_place);
+        let mut appended = Vec::new();
+        body.write_to(&mut appended);
+        assert_eq!(in_place, appended);
+        in_place
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use crate::buffer::{BufferRef, PushMode};
 use crate::error::Error;
 use crate::queue::{out_of_memory, Sizes};
-use crate::value::{encode_body, header_len, measure, AsValue, BodySize};
+use crate::value::{header_len, AsValue, Body, BodySize, Encoded, Values};
 use crate::Progress;
 
 /// A message under construction, owned by one thread at a time.
@@ -25,13 +25,11 @@ impl Writer {
 
     /// Appends values; on error nothing of them is appended.
     pub fn add<T: AsValue>(&mut self, values: &[T]) -> Result<(), Error> {
-        let added = measure(values)?;
-        let total = BodySize { bytes: self.body.len() + added.bytes, count: self.count + values.len() };
+        let added = Values::new(values)?;
+        let total = BodySize { bytes: self.body.len() + added.size().bytes, count: self.count + values.len() };
         self.sizes.check_message(header_len(total) + total.bytes, &|| "mtmsg.writer".to_string())?;
-        self.body.try_reserve(added.bytes).map_err(|_| out_of_memory(total.bytes))?;
-        let start = self.body.len();
-        self.body.resize(total.bytes, 0);
-        encode_body(values, &mut self.body[start..]);
+        self.body.try_reserve(added.size().bytes).map_err(|_| out_of_memory(total.bytes))?;
+        added.write_to(&mut self.body);
         self.count = total.count;
         Ok(())
     }
@@ -53,7 +51,7 @@ impl Writer {
     }
 
     fn push_to(&mut self, buffer: &BufferRef, mode: PushMode) -> Result<Progress, Error> {
-        let progress = buffer.push_body(&self.body, self.count, mode)?;
+        let progress = buffer.push_body(&Encoded { bytes: &self.body, count: self.count }, mode)?;
         if progress == Progress::Done {
             self.clear();
         }
