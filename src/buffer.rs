@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::abort::{self, is_aborted};
 use crate::error::{describe, Error, ErrorKind};
-use crate::home::{deadline, wake_room, wake_takers, Additions, Domain, Shared, Waiters};
+use crate::home::{deadline, wake_room, wake_takers, Additions, Domain, Shared, SpinBudget, Waiters};
 use crate::sync::{LockGuard, Signal};
 use crate::listener::{Listener, ListenerRef, ListenerState};
 use crate::queue::{MessageQueue, Ready, Sizes, LINK_ABOVE};
@@ -355,13 +355,13 @@ impl Buffer {
                 listener.ready.push_back(self.clone());
             }
         }
-        self.additions().note();
         wake_takers(takers, waiters);
         let target = match (&state.notifiers, notify) {
             (Some(notifiers), true) => notify_target(&notifiers.added, state.queue.count(), NotifyKind::Added),
             _ => None,
         };
         drop(locked);
+        self.additions().note();
         if let Some(target) = target {
             target.notify();
         }
@@ -383,7 +383,7 @@ impl Buffer {
         };
         let deadline = deadline(timeout);
         let mut timed_out = false;
-        let mut spun = false;
+        let mut budget = SpinBudget::default();
         loop {
             locked.check_usable()?;
             let (takers, room) = locked.condvars();
@@ -406,11 +406,10 @@ impl Buffer {
             if timed_out || nonblock || timeout == Some(Duration::ZERO) {
                 return Ok(Progress::TimedOut);
             }
-            if !spun {
-                spun = true;
+            if !budget.used_up() {
                 let seen = self.additions().seen();
                 drop(locked);
-                self.additions().spin_for_change(seen);
+                self.additions().spin_for_change(seen, &mut budget);
                 locked = self.lock(false).expect("blocking lock");
                 continue;
             }

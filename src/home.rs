@@ -52,23 +52,42 @@ pub(crate) struct Domain<S> {
 pub(crate) struct Additions(AtomicU32);
 
 impl Additions {
-    /// Records an addition; called with the domain's lock held.
+    /// Records an addition; called after the domain's lock is released,
+    /// so that the spinning taker that sees it finds the lock free.
     pub fn note(&self) {
-        // Only lock holders write, so a load and a store suffice.
-        let n = self.0.load(Ordering::Relaxed);
-        self.0.store(n.wrapping_add(1), Ordering::Release);
+        self.0.fetch_add(1, Ordering::Release);
     }
 
-    /// The count, read with the lock held before spinning.
+    /// The count, read before releasing the lock to spin; the count is
+    /// only a hint (a taker looks under the lock after spinning), so a
+    /// change it misses costs a sleep, never a message.
     pub fn seen(&self) -> u32 {
         self.0.load(Ordering::Relaxed)
     }
 
-    /// Spins (without the lock) until an addition after `seen` shows up or
-    /// [`SPIN_LIMIT`] passes; true when one did.
-    pub fn spin_for_change(&self, seen: u32) -> bool {
-        spin_while(SPIN_LIMIT, || self.0.load(Ordering::Acquire) == seen)
+    /// Spins (without the lock) until an addition after `seen` shows up,
+    /// within the spinning time `budget` of one wait; false when the
+    /// budget is used up and the taker should sleep.
+    pub fn spin_for_change(&self, seen: u32, budget: &mut SpinBudget) -> bool {
+        let until = *budget.0.get_or_insert_with(|| Instant::now() + SPIN_LIMIT);
+        let left = until.saturating_duration_since(Instant::now());
+        !left.is_zero() && spin_while(left, || self.0.load(Ordering::Acquire) == seen)
     }
+}
+
+/// The spinning time one wait may still use: a taker woken by an addition
+/// that another taker then got first spins again, within the same few
+/// microseconds, before it sleeps.
+#[derive(Default)]
+pub(crate) struct SpinBudget(Option<Instant>);
+
+impl SpinBudget {
+    pub fn used_up(&self) -> bool {
+        self.0.is_some_and(|until| Instant::now() >= until)
+    }
+}
+
+impl Additions {
 }
 
 impl<S> Domain<S> {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::abort::is_aborted;
 use crate::buffer::{Buffer, BufferRef};
 use crate::error::{describe, Error, ErrorKind};
-use crate::home::{deadline, wake_room, Additions, Domain, Shared};
+use crate::home::{deadline, wake_room, Additions, Domain, Shared, SpinBudget};
 use crate::sync::LockGuard;
 use crate::queue::Sizes;
 use crate::reader::Reader;
@@ -134,7 +134,7 @@ impl Listener {
         };
         let deadline = deadline(timeout);
         let mut timed_out = false;
-        let mut spun = false;
+        let mut budget = SpinBudget::default();
         loop {
             self.check_usable(&guard.data)?;
             if let Some(buffer) = guard.data.ready.pop_front() {
@@ -166,11 +166,10 @@ impl Listener {
             if timed_out || nonblock || timeout == Some(Duration::ZERO) {
                 return Ok(Progress::TimedOut);
             }
-            if !spun {
-                spun = true;
+            if !budget.used_up() {
                 let seen = self.additions.seen();
                 drop(guard);
-                self.additions.spin_for_change(seen);
+                self.additions.spin_for_change(seen, &mut budget);
                 guard = self.domain.lock();
                 continue;
             }

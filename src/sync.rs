@@ -54,20 +54,27 @@ fn futex_wake(word: &AtomicU32, count: i32) {
 /// Spins while `waiting()` holds, for at most `limit`; returns true when
 /// `waiting()` stopped holding in time. The condition is looked at every
 /// few pause instructions (a pause takes about 10 ns here), so the spinner
-/// notices a change within some 100 ns; the clock is read only every 32
-/// looks.
+/// notices a change within some 100 ns. After the first microsecond or so
+/// it yields the processor between looks instead: when the thread it waits
+/// for shares its processor (the scheduler likes to put a woken thread
+/// beside its waker), pausing would only delay it, and yielding lets it run.
 pub(crate) fn spin_while(limit: Duration, mut waiting: impl FnMut() -> bool) -> bool {
+    const PAUSING_LOOKS: u32 = 32;
     let start = Instant::now();
     let mut looks = 0u32;
     loop {
-        for _ in 0..(1u32 << (looks / 8).min(3)) {
-            std::hint::spin_loop();
+        if looks < PAUSING_LOOKS {
+            for _ in 0..(1u32 << (looks / 8).min(3)) {
+                std::hint::spin_loop();
+            }
+        } else {
+            std::thread::yield_now();
         }
         if !waiting() {
             return true;
         }
         looks += 1;
-        if looks % 32 == 0 && start.elapsed() >= limit {
+        if looks >= PAUSING_LOOKS && start.elapsed() >= limit {
             return false;
         }
     }
