@@ -2,7 +2,6 @@
 //! keep it alive.
 
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +12,7 @@ use crate::sync::{LockGuard, Signal};
 use crate::listener::{Listener, ListenerRef, ListenerState};
 use crate::queue::{MessageQueue, Ready, Sizes, LINK_ABOVE};
 use crate::reader::Reader;
+use crate::reference::{Object, Ref};
 use crate::registry::{self, Name, Registered, Users};
 use crate::value::{AsValue, Body, Encoded, Values};
 use crate::Progress;
@@ -218,10 +218,6 @@ impl Buffer {
         .map(BufferRef::adopt)
     }
 
-    pub fn id(&self) -> u64 {
-        self.id
-    }
-
     pub fn name(&self) -> Option<&[u8]> {
         self.name.get()
     }
@@ -232,11 +228,6 @@ impl Buffer {
 
     pub(crate) fn error(&self, kind: ErrorKind) -> Error {
         Error::new(kind, self.describe())
-    }
-
-    /// `mtmsg.buffer(name="…",id=…)`.
-    pub fn describe(&self) -> String {
-        describe(Self::CLASS, self.name(), Some(self.id))
     }
 
     pub(crate) fn listener(&self) -> Option<&Arc<Listener>> {
@@ -276,17 +267,6 @@ impl Buffer {
         match &self.home {
             Home::Own(d) => d.wake_all(),
             Home::Listener(l) => l.domain.wake_all(),
-        }
-    }
-
-    /// The last reference is gone: leave the registry and retire. The
-    /// listener reference goes last, as it may free the listener.
-    fn last_user_gone(self: &Arc<Self>) {
-        registry::remove_buffer(self.id);
-        let links = self.lock(false).expect("blocking lock").retire();
-        drop(links);
-        if let Some(listener) = self.listener() {
-            listener.release_user();
         }
     }
 
@@ -431,49 +411,6 @@ impl Buffer {
         Ok(locked.parts().0.queue.count())
     }
 
-    pub(crate) fn clear(self: &Arc<Self>, nonblock: bool) -> Result<Progress, Error> {
-        let Some(mut locked) = self.lock(nonblock) else {
-            return Ok(Progress::WouldBlock);
-        };
-        locked.check_usable()?;
-        let (_, room) = locked.condvars();
-        let (state, waiters, listener) = locked.parts();
-        state.queue.clear();
-        drop_from_listener(self, state, listener);
-        wake_room(room, waiters);
-        Ok(Progress::Done)
-    }
-
-    /// Frees the messages and makes every later operation fail with
-    /// `object_closed`; waiting threads wake with that error.
-    pub(crate) fn close(self: &Arc<Self>) {
-        let links = {
-            let mut locked = self.lock(false).expect("blocking lock");
-            let (state, _, listener) = locked.parts();
-            state.closed = true;
-            state.queue.free();
-            drop_from_listener(self, state, listener);
-            locked.retire()
-        };
-        drop(links);
-        self.wake_all();
-    }
-
-    pub(crate) fn set_aborted(&self, flag: bool) {
-        {
-            let mut locked = self.lock(false).expect("blocking lock");
-            locked.parts().0.aborted = flag;
-        }
-        if flag {
-            self.wake_all();
-        }
-    }
-
-    pub(crate) fn is_aborted(&self) -> bool {
-        let mut locked = self.lock(false).expect("blocking lock");
-        locked.parts().0.aborted
-    }
-
     pub(crate) fn set_notifier(&self, kind: NotifyKind, target: Option<Arc<Buffer>>, threshold: Option<i64>) -> Result<(), Error> {
         let old;
         {
@@ -537,19 +474,76 @@ fn notify_target(notifier: &Option<Notifier>, count: usize, kind: NotifyKind) ->
     wanted.then(|| notifier.target.clone())
 }
 
-/// One reference to a buffer, with its own nonblock mode. The buffer lives
-/// while any reference does.
-pub struct BufferRef {
-    buffer: Arc<Buffer>,
-    nonblock: AtomicBool,
-}
-
-impl BufferRef {
-    /// Wraps a buffer whose user count was already raised for this one.
-    pub(crate) fn adopt(buffer: Arc<Buffer>) -> BufferRef {
-        BufferRef { buffer, nonblock: AtomicBool::new(false) }
+impl Object for Buffer {
+    /// The id, unique in the process.
+    fn id(&self) -> u64 {
+        self.id
     }
 
+    /// `mtmsg.buffer(name="…",id=…)`.
+    fn describe(&self) -> String {
+        describe(Self::CLASS, self.name(), Some(self.id))
+    }
+
+    /// The last reference is gone: leave the registry and retire. The
+    /// listener reference goes last, as it may free the listener.
+    fn last_user_gone(self: &Arc<Self>) {
+        registry::remove_buffer(self.id);
+        let links = self.lock(false).expect("blocking lock").retire();
+        drop(links);
+        if let Some(listener) = self.listener() {
+            listener.release_user();
+        }
+    }
+
+    fn clear(self: &Arc<Self>, nonblock: bool) -> Result<Progress, Error> {
+        let Some(mut locked) = self.lock(nonblock) else {
+            return Ok(Progress::WouldBlock);
+        };
+        locked.check_usable()?;
+        let (_, room) = locked.condvars();
+        let (state, waiters, listener) = locked.parts();
+        state.queue.clear();
+        drop_from_listener(self, state, listener);
+        wake_room(room, waiters);
+        Ok(Progress::Done)
+    }
+
+    /// Frees the messages and makes every later operation fail with
+    /// `object_closed`; waiting threads wake with that error.
+    fn close(self: &Arc<Self>) {
+        let links = {
+            let mut locked = self.lock(false).expect("blocking lock");
+            let (state, _, listener) = locked.parts();
+            state.closed = true;
+            state.queue.free();
+            drop_from_listener(self, state, listener);
+            locked.retire()
+        };
+        drop(links);
+        self.wake_all();
+    }
+
+    fn set_aborted(&self, flag: bool) {
+        {
+            let mut locked = self.lock(false).expect("blocking lock");
+            locked.parts().0.aborted = flag;
+        }
+        if flag {
+            self.wake_all();
+        }
+    }
+
+    fn is_aborted(&self) -> bool {
+        let mut locked = self.lock(false).expect("blocking lock");
+        locked.parts().0.aborted
+    }
+}
+
+/// A reference to a buffer.
+pub type BufferRef = Ref<Buffer>;
+
+impl Ref<Buffer> {
     /// Creates a standalone buffer.
     pub fn new(name: Option<&[u8]>, sizes: Sizes) -> Result<BufferRef, Error> {
         Buffer::create(name, sizes, None)
@@ -566,15 +560,7 @@ impl BufferRef {
     }
 
     pub fn buffer(&self) -> &Buffer {
-        &self.buffer
-    }
-
-    pub fn nonblock(&self) -> bool {
-        self.nonblock.load(Ordering::Relaxed)
-    }
-
-    pub fn set_nonblock(&self, flag: bool) {
-        self.nonblock.store(flag, Ordering::Relaxed)
+        self.object()
     }
 
     /// Adds one message; `Done`, or `WouldBlock` when it can't be added now.
@@ -594,66 +580,28 @@ impl BufferRef {
     }
 
     fn push_values<T: AsValue>(&self, values: &[T], mode: PushMode, wait: Option<Option<Duration>>) -> Result<Progress, Error> {
-        self.buffer.push(&Values::new(values)?, mode, self.nonblock(), wait, true)
+        self.arc().push(&Values::new(values)?, mode, self.nonblock(), wait, true)
     }
 
     pub(crate) fn push_body(&self, body: &Encoded<'_>, mode: PushMode) -> Result<Progress, Error> {
-        self.buffer.push(body, mode, self.nonblock(), None, true)
+        self.arc().push(body, mode, self.nonblock(), None, true)
     }
 
     /// Takes the oldest message into `reader`: `Done`, `TimedOut` (nothing
     /// within `timeout`; `None` waits for ever, zero polls) or `WouldBlock`.
     pub fn take(&self, reader: &mut Reader, timeout: Option<Duration>) -> Result<Progress, Error> {
-        self.buffer.take(reader, timeout, self.nonblock())
+        self.arc().take(reader, timeout, self.nonblock())
     }
 
     pub fn count(&self) -> Result<usize, Error> {
-        self.buffer.count()
-    }
-
-    pub fn clear(&self) -> Result<Progress, Error> {
-        self.buffer.clear(self.nonblock())
-    }
-
-    pub fn close(&self) {
-        self.buffer.close()
-    }
-
-    pub fn set_aborted(&self, flag: bool) {
-        self.buffer.set_aborted(flag)
-    }
-
-    pub fn is_aborted(&self) -> bool {
-        self.buffer.is_aborted()
+        self.object().count()
     }
 
     /// Connects (`Some`) or disconnects (`None`) a notifier of `kind`.
     pub fn set_notifier(&self, kind: NotifyKind, target: Option<&BufferRef>, threshold: Option<i64>) -> Result<(), Error> {
         if abort::is_aborted() {
-            return Err(self.buffer.error(ErrorKind::OperationAborted));
+            return Err(self.object().error(ErrorKind::OperationAborted));
         }
-        self.buffer.set_notifier(kind, target.map(|t| t.buffer.clone()), threshold)
-    }
-}
-
-impl std::fmt::Debug for BufferRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.buffer.describe())
-    }
-}
-
-impl Clone for BufferRef {
-    /// Another reference to the same buffer (nonblock off).
-    fn clone(&self) -> BufferRef {
-        self.buffer.users.acquire();
-        BufferRef::adopt(self.buffer.clone())
-    }
-}
-
-impl Drop for BufferRef {
-    fn drop(&mut self) {
-        if self.buffer.users.release() {
-            self.buffer.last_user_gone();
-        }
+        self.object().set_notifier(kind, target.map(|t| t.arc().clone()), threshold)
     }
 }

@@ -13,6 +13,7 @@ mod home;
 mod listener;
 mod queue;
 mod reader;
+mod reference;
 mod registry;
 mod sync;
 mod value;
@@ -26,6 +27,7 @@ pub use error::{Error, ErrorKind};
 pub use listener::{Listener, ListenerRef};
 pub use queue::Sizes;
 pub use reader::Reader;
+pub use reference::{Object, Ref};
 pub use value::{encoded_message_size, Value};
 pub use writer::Writer;
 

@@ -1,7 +1,6 @@
 //! Listeners: one wait for many buffers, served round robin.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +11,7 @@ use crate::home::{deadline, wake_room, Additions, Domain, Shared, SpinBudget};
 use crate::sync::LockGuard;
 use crate::queue::Sizes;
 use crate::reader::Reader;
+use crate::reference::{Object, Ref};
 use crate::registry::{self, Name, Registered, Users};
 use crate::Progress;
 
@@ -56,17 +56,8 @@ impl Registered for Listener {
 }
 
 impl Listener {
-    pub fn id(&self) -> u64 {
-        self.id
-    }
-
     pub fn name(&self) -> Option<&[u8]> {
         self.name.get()
-    }
-
-    /// `mtmsg.listener(name="…",id=…)`.
-    pub fn describe(&self) -> String {
-        describe(Self::CLASS, self.name(), Some(self.id))
     }
 
     fn error(&self, kind: ErrorKind) -> Error {
@@ -96,19 +87,6 @@ impl Listener {
         if self.users.release() {
             self.last_user_gone();
         }
-    }
-
-    /// Nobody can reach this listener any more: the messages of collected
-    /// buffers it still holds can never be taken, and dropping them breaks
-    /// the buffer → listener → buffer cycle.
-    fn last_user_gone(self: &Arc<Self>) {
-        registry::remove_listener(self.id);
-        let orphans = {
-            let mut guard = self.domain.lock();
-            guard.data.gone = true;
-            std::mem::take(&mut guard.data.ready)
-        };
-        drop(orphans);
     }
 
     /// Takes each ready buffer out of the queue and empties it, under the
@@ -181,7 +159,33 @@ impl Listener {
         }
     }
 
-    fn clear(&self, nonblock: bool) -> Result<Progress, Error> {
+}
+
+impl Object for Listener {
+    /// The id, unique in the process.
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// `mtmsg.listener(name="…",id=…)`.
+    fn describe(&self) -> String {
+        describe(Self::CLASS, self.name(), Some(self.id))
+    }
+
+    /// Nobody can reach this listener any more: the messages of collected
+    /// buffers it still holds can never be taken, and dropping them breaks
+    /// the buffer → listener → buffer cycle.
+    fn last_user_gone(self: &Arc<Self>) {
+        registry::remove_listener(self.id);
+        let orphans = {
+            let mut guard = self.domain.lock();
+            guard.data.gone = true;
+            std::mem::take(&mut guard.data.ready)
+        };
+        drop(orphans);
+    }
+
+    fn clear(self: &Arc<Self>, nonblock: bool) -> Result<Progress, Error> {
         let Some(mut guard) = self.domain.lock_or_try(nonblock) else {
             return Ok(Progress::WouldBlock);
         };
@@ -194,7 +198,7 @@ impl Listener {
     }
 
     /// Closes the listener and, with it, all its buffers.
-    fn close(&self) {
+    fn close(self: &Arc<Self>) {
         let emptied = {
             let mut guard = self.domain.lock();
             guard.data.closed = true;
@@ -216,17 +220,10 @@ impl Listener {
     }
 }
 
-/// One reference to a listener, with its own nonblock mode.
-pub struct ListenerRef {
-    listener: Arc<Listener>,
-    nonblock: AtomicBool,
-}
+/// A reference to a listener.
+pub type ListenerRef = Ref<Listener>;
 
-impl ListenerRef {
-    pub(crate) fn adopt(listener: Arc<Listener>) -> ListenerRef {
-        ListenerRef { listener, nonblock: AtomicBool::new(false) }
-    }
-
+impl Ref<Listener> {
     /// Creates a listener.
     pub fn new(name: Option<&[u8]>) -> Result<ListenerRef, Error> {
         registry::create_listener(|id| {
@@ -250,19 +247,7 @@ impl ListenerRef {
     }
 
     pub fn listener(&self) -> &Listener {
-        &self.listener
-    }
-
-    pub(crate) fn arc(&self) -> &Arc<Listener> {
-        &self.listener
-    }
-
-    pub fn nonblock(&self) -> bool {
-        self.nonblock.load(Ordering::Relaxed)
-    }
-
-    pub fn set_nonblock(&self, flag: bool) {
-        self.nonblock.store(flag, Ordering::Relaxed)
+        self.object()
     }
 
     /// Creates a buffer served by this listener.
@@ -272,42 +257,7 @@ impl ListenerRef {
 
     /// Takes the next message of any of the listener's buffers.
     pub fn take(&self, reader: &mut Reader, timeout: Option<Duration>) -> Result<Progress, Error> {
-        self.listener.take(reader, timeout, self.nonblock())
+        self.arc().take(reader, timeout, self.nonblock())
     }
 
-    pub fn clear(&self) -> Result<Progress, Error> {
-        self.listener.clear(self.nonblock())
-    }
-
-    pub fn close(&self) {
-        self.listener.close()
-    }
-
-    pub fn set_aborted(&self, flag: bool) {
-        self.listener.set_aborted(flag)
-    }
-
-    pub fn is_aborted(&self) -> bool {
-        self.listener.is_aborted()
-    }
-}
-
-impl std::fmt::Debug for ListenerRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.listener.describe())
-    }
-}
-
-impl Clone for ListenerRef {
-    /// Another reference to the same listener (nonblock off).
-    fn clone(&self) -> ListenerRef {
-        self.listener.users.acquire();
-        ListenerRef::adopt(self.listener.clone())
-    }
-}
-
-impl Drop for ListenerRef {
-    fn drop(&mut self) {
-        self.listener.release_user();
-    }
 }

@@ -13,7 +13,7 @@ use crate::listener::{Listener, ListenerRef};
 /// How many references a buffer or listener has. The registry hands out a
 /// new one only while the count is above zero, so an object whose last
 /// reference went away can never come back.
-pub(crate) struct Users(AtomicUsize);
+pub struct Users(AtomicUsize);
 
 impl Users {
     pub fn one() -> Users {
@@ -61,7 +61,7 @@ impl Name {
 }
 
 /// What the registry needs to know of the objects it holds.
-pub(crate) trait Registered {
+pub trait Registered {
     const CLASS: &'static str;
     fn name(&self) -> Option<&[u8]>;
     fn users(&self) -> &Users;

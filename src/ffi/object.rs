@@ -5,98 +5,52 @@ use std::ffi::c_char;
 
 use super::boundary::{arg, call, give, out};
 use super::types::{mtmsg_buffer, mtmsg_listener, mtmsg_status};
-use crate::error::Error;
-use crate::{BufferRef, ListenerRef, Progress};
+use crate::registry::Registered;
+use crate::{Buffer, Listener, Object, Ref};
 
 const OK: mtmsg_status = mtmsg_status::MTMSG_OK;
 
-/// A handle type of the C ABI and the core reference it wraps.
+/// A handle type of the C ABI: a box around one core reference.
 pub(crate) trait Handle: Sized {
+    type Object: Object;
     const WHAT: &'static str;
-    fn id(&self) -> u64;
-    fn name(&self) -> Option<&[u8]>;
-    fn duplicate(&self) -> Self;
-    fn nonblock(&self) -> bool;
-    fn set_nonblock(&self, flag: bool);
-    fn set_aborted(&self, flag: bool);
-    fn is_aborted(&self) -> bool;
-    fn close(&self);
-    fn clear(&self) -> Result<Progress, Error>;
+    fn reference(&self) -> &Ref<Self::Object>;
+    fn wrap(reference: Ref<Self::Object>) -> Self;
 }
 
 impl Handle for mtmsg_buffer {
+    type Object = Buffer;
     const WHAT: &'static str = "buffer";
-    fn id(&self) -> u64 {
-        self.0.buffer().id()
+    fn reference(&self) -> &Ref<Buffer> {
+        &self.0
     }
-    fn name(&self) -> Option<&[u8]> {
-        self.0.buffer().name()
-    }
-    fn duplicate(&self) -> Self {
-        mtmsg_buffer(BufferRef::clone(&self.0))
-    }
-    fn nonblock(&self) -> bool {
-        self.0.nonblock()
-    }
-    fn set_nonblock(&self, flag: bool) {
-        self.0.set_nonblock(flag)
-    }
-    fn set_aborted(&self, flag: bool) {
-        self.0.set_aborted(flag)
-    }
-    fn is_aborted(&self) -> bool {
-        self.0.is_aborted()
-    }
-    fn close(&self) {
-        self.0.close()
-    }
-    fn clear(&self) -> Result<Progress, Error> {
-        self.0.clear()
+    fn wrap(reference: Ref<Buffer>) -> Self {
+        mtmsg_buffer(reference)
     }
 }
 
 impl Handle for mtmsg_listener {
+    type Object = Listener;
     const WHAT: &'static str = "listener";
-    fn id(&self) -> u64 {
-        self.0.listener().id()
+    fn reference(&self) -> &Ref<Listener> {
+        &self.0
     }
-    fn name(&self) -> Option<&[u8]> {
-        self.0.listener().name()
-    }
-    fn duplicate(&self) -> Self {
-        mtmsg_listener(ListenerRef::clone(&self.0))
-    }
-    fn nonblock(&self) -> bool {
-        self.0.nonblock()
-    }
-    fn set_nonblock(&self, flag: bool) {
-        self.0.set_nonblock(flag)
-    }
-    fn set_aborted(&self, flag: bool) {
-        self.0.set_aborted(flag)
-    }
-    fn is_aborted(&self) -> bool {
-        self.0.is_aborted()
-    }
-    fn close(&self) {
-        self.0.close()
-    }
-    fn clear(&self) -> Result<Progress, Error> {
-        self.0.clear()
+    fn wrap(reference: Ref<Listener>) -> Self {
+        mtmsg_listener(reference)
     }
 }
 
 pub(crate) unsafe fn clone<H: Handle>(handle: *const H, out_handle: *mut *mut H) -> mtmsg_status {
     call(|| {
         let handle = arg(handle, H::WHAT)?;
-        Ok(give(out(out_handle, "out")?, handle.duplicate()))
+        Ok(give(out(out_handle, "out")?, H::wrap(handle.reference().clone())))
     })
 }
 
 pub(crate) unsafe fn id<H: Handle>(handle: *const H, out_id: *mut u64) -> mtmsg_status {
     call(|| {
         let handle = arg(handle, H::WHAT)?;
-        out(out_id, "out_id")?.write(handle.id());
+        out(out_id, "out_id")?.write(handle.reference().object().id());
         Ok(OK)
     })
 }
@@ -105,7 +59,7 @@ pub(crate) unsafe fn name<H: Handle>(handle: *const H, out_name: *mut *const c_c
     call(|| {
         let handle = arg(handle, H::WHAT)?;
         let (out_name, out_len) = (out(out_name, "out_name")?, out(out_len, "out_len")?);
-        let name = handle.name();
+        let name = handle.reference().object().name();
         out_name.write(name.map_or(std::ptr::null(), |n| n.as_ptr() as *const c_char));
         out_len.write(name.map_or(0, <[u8]>::len));
         Ok(OK)
@@ -113,28 +67,28 @@ pub(crate) unsafe fn name<H: Handle>(handle: *const H, out_name: *mut *const c_c
 }
 
 pub(crate) unsafe fn clear<H: Handle>(handle: *const H) -> mtmsg_status {
-    call(|| Ok(arg(handle, H::WHAT)?.clear()?.into()))
+    call(|| Ok(arg(handle, H::WHAT)?.reference().clear()?.into()))
 }
 
 /// Runs `change` on the handle; for the calls that cannot fail otherwise.
-unsafe fn apply<H: Handle>(handle: *const H, change: impl FnOnce(&H)) -> mtmsg_status {
+unsafe fn apply<H: Handle>(handle: *const H, change: impl FnOnce(&Ref<H::Object>)) -> mtmsg_status {
     call(|| {
-        change(arg(handle, H::WHAT)?);
+        change(arg(handle, H::WHAT)?.reference());
         Ok(OK)
     })
 }
 
 /// Reads a flag of the handle into `out_flag`.
-unsafe fn query<H: Handle>(handle: *const H, out_flag: *mut bool, read: impl FnOnce(&H) -> bool) -> mtmsg_status {
+unsafe fn query<H: Handle>(handle: *const H, out_flag: *mut bool, read: impl FnOnce(&Ref<H::Object>) -> bool) -> mtmsg_status {
     call(|| {
         let handle = arg(handle, H::WHAT)?;
-        out(out_flag, "out_flag")?.write(read(handle));
+        out(out_flag, "out_flag")?.write(read(handle.reference()));
         Ok(OK)
     })
 }
 
 pub(crate) unsafe fn close<H: Handle>(handle: *const H) -> mtmsg_status {
-    apply(handle, H::close)
+    apply(handle, Ref::close)
 }
 
 pub(crate) unsafe fn abort<H: Handle>(handle: *const H, flag: bool) -> mtmsg_status {
@@ -146,9 +100,9 @@ pub(crate) unsafe fn nonblock<H: Handle>(handle: *const H, flag: bool) -> mtmsg_
 }
 
 pub(crate) unsafe fn isabort<H: Handle>(handle: *const H, out_flag: *mut bool) -> mtmsg_status {
-    query(handle, out_flag, H::is_aborted)
+    query(handle, out_flag, Ref::is_aborted)
 }
 
 pub(crate) unsafe fn isnonblock<H: Handle>(handle: *const H, out_flag: *mut bool) -> mtmsg_status {
-    query(handle, out_flag, H::nonblock)
+    query(handle, out_flag, Ref::nonblock)
 }

@@ -11,6 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
+use mtmsg::Object;
 use mtmsg::{abort_all, is_aborted, sleep, time, BufferRef, ErrorKind, ListenerRef, Progress, Sizes, Value};
 
 /// Held by a test for its whole run; un-aborts when dropped.

@@ -6,6 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
+use mtmsg::Object;
 use mtmsg::{BufferRef, Error, ErrorKind, ListenerRef, NotifyKind, Progress, Sizes, Value};
 
 fn kind<T>(result: Result<T, Error>) -> ErrorKind {

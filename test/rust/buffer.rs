@@ -9,6 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
+use mtmsg::Object;
 use mtmsg::{encoded_message_size, BufferRef, ErrorKind, Progress, Sizes, Value};
 
 fn int(i: i64) -> [Value<'static>; 1] {

@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use mtmsg::Object;
 use mtmsg::{BufferRef, ErrorKind, ListenerRef, NotifyKind, Sizes};
 
 #[test]

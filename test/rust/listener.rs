@@ -6,6 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use mtmsg::Object;
 use mtmsg::{encoded_message_size, BufferRef, ErrorKind, ListenerRef, Progress, Sizes, Value};
 
 fn listener_with_buffers(n: usize) -> (ListenerRef, Vec<BufferRef>) {

@@ -6,6 +6,7 @@ mod common;
 use std::time::Instant;
 
 use common::*;
+use mtmsg::Object;
 use mtmsg::{BufferRef, ErrorKind, ListenerRef, NotifyKind, Progress, Sizes, Value};
 
 fn int(i: i64) -> [Value<'static>; 1] {

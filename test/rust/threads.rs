@@ -7,6 +7,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
+use mtmsg::Object;
 use mtmsg::{BufferRef, ErrorKind, ListenerRef, Progress, Sizes, Value};
 
 const MESSAGES: i64 = 1_000_000;
