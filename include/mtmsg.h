@@ -9,12 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define Sizes_DEFAULT_SIZE1 128
-
-#define Sizes_DEFAULT_SIZE2 1024
-
-#define Sizes_DEFAULT_GROW 2.0
-
 // Default `size1` of `mtmsg_buffer_new`: initial bytes for one message.
 #define MTMSG_DEFAULT_SIZE1 128
 
@@ -334,6 +328,11 @@ enum mtmsg_status mtmsg_listener_isnonblock(const struct mtmsg_listener *listene
 // `MTMSG_MESSAGE_SIZE` and stays in its buffer). Fill it with
 // `mtmsg_buffer_nextmsg` or `mtmsg_listener_nextmsg`.
 enum mtmsg_status mtmsg_reader_new(size_t size, double grow, struct mtmsg_reader **out_reader);
+
+// Makes the reader refuse messages of more than `max_values` values with
+// `MTMSG_MESSAGE_SIZE`, leaving them in their buffer (e.g. more values than
+// a Lua state can return from one call). Unlimited by default.
+enum mtmsg_status mtmsg_reader_limit(struct mtmsg_reader *reader, size_t max_values);
 
 // Frees the reader; NULL is fine.
 void mtmsg_reader_release(struct mtmsg_reader *reader);

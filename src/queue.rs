@@ -25,9 +25,9 @@ pub struct Sizes {
 const PROBE_ABOVE: usize = 64 << 20;
 
 impl Sizes {
-    pub const DEFAULT_SIZE1: usize = 128;
-    pub const DEFAULT_SIZE2: usize = 1024;
-    pub const DEFAULT_GROW: f64 = 2.0;
+    pub(crate) const DEFAULT_SIZE1: usize = 128;
+    pub(crate) const DEFAULT_SIZE2: usize = 1024;
+    pub(crate) const DEFAULT_GROW: f64 = 2.0;
 
     /// Checks and normalizes a size plan: `grow` may not be NaN, `size2` is
     /// raised to `size1`, and each size must be one the system could give.

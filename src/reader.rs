@@ -1,6 +1,6 @@
 //! Readers: take one message out of a buffer and hand out its values.
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::queue::{out_of_memory, MessageQueue, Sizes, Taken, LINK_ABOVE};
 use crate::value::{decode_value, header_len, Value};
 
@@ -13,6 +13,9 @@ use crate::value::{decode_value, header_len, Value};
 #[derive(Debug)]
 pub struct Reader {
     sizes: Sizes,
+    /// Messages of more values are refused (and stay queued): a Lua state
+    /// can only return so many values from one call.
+    max_values: usize,
     body: Vec<u8>,
     pos: usize,
     remaining: usize,
@@ -24,7 +27,13 @@ impl Reader {
     /// `message_size` (and left in its buffer).
     pub fn new(size: usize, grow: f64) -> Result<Reader, Error> {
         let sizes = Sizes::new(size, size, grow)?;
-        Ok(Reader { sizes, body: Vec::new(), pos: 0, remaining: 0 })
+        Ok(Reader { sizes, max_values: usize::MAX, body: Vec::new(), pos: 0, remaining: 0 })
+    }
+
+    /// Refuses, from now on, messages of more than `max` values with
+    /// `message_size`, leaving them in their buffer.
+    pub fn limit_values(&mut self, max: usize) {
+        self.max_values = max;
     }
 
     /// Takes the oldest message of `queue` into this reader: `Ok(false)`
@@ -35,7 +44,14 @@ impl Reader {
         let Some(size) = queue.front_size() else {
             return Ok(false);
         };
-        self.sizes.check_message(header_len(size) + size.bytes, &|| format!("mtmsg.reader for {}", source()))?;
+        let what = || format!("mtmsg.reader for {}", source());
+        self.sizes.check_message(header_len(size) + size.bytes, &what)?;
+        if size.count > self.max_values {
+            return Err(Error::new(
+                ErrorKind::MessageSize,
+                format!("{}: a message of {} values exceeds the limit of {}", what(), size.count, self.max_values),
+            ));
+        }
         if size.bytes < LINK_ABOVE {
             self.body.clear();
             let wanted = size.bytes.max(self.sizes.size1);

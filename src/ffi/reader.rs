@@ -16,6 +16,17 @@ pub unsafe extern "C" fn mtmsg_reader_new(size: usize, grow: f64, out_reader: *m
     })
 }
 
+/// Makes the reader refuse messages of more than `max_values` values with
+/// `MTMSG_MESSAGE_SIZE`, leaving them in their buffer (e.g. more values than
+/// a Lua state can return from one call). Unlimited by default.
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_reader_limit(reader: *mut mtmsg_reader, max_values: usize) -> mtmsg_status {
+    call(|| {
+        arg_mut(reader, "reader")?.0.limit_values(max_values);
+        Ok(mtmsg_status::MTMSG_OK)
+    })
+}
+
 /// Frees the reader; NULL is fine.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_reader_release(reader: *mut mtmsg_reader) {

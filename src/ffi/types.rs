@@ -195,3 +195,14 @@ pub struct mtmsg_writer(pub(crate) Writer);
 
 /// A taken message being read; use it from one thread at a time.
 pub struct mtmsg_reader(pub(crate) Reader);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_defaults_are_the_core_defaults() {
+        let sizes = crate::Sizes::default();
+        assert_eq!((MTMSG_DEFAULT_SIZE1, MTMSG_DEFAULT_SIZE2, MTMSG_DEFAULT_GROW), (sizes.size1, sizes.size2, sizes.grow));
+    }
+}

@@ -204,3 +204,18 @@ fn growing_reader_takes_messages_larger_than_its_initial_size() {
     assert_eq!(b.take(&mut r, None).unwrap(), Progress::Done);
     assert_eq!(drain(&mut r), vec![Owned::String(s)]);
 }
+
+#[test]
+fn reader_with_a_value_limit_refuses_longer_messages_and_leaves_them_queued() {
+    let b = new_buffer();
+    b.add(&[Value::Integer(1), Value::Integer(2), Value::Integer(3)]).unwrap();
+    let mut limited = reader();
+    limited.limit_values(2);
+    let err = b.take(&mut limited, Some(Duration::ZERO)).expect_error();
+    assert_eq!(err.kind, ErrorKind::MessageSize);
+    assert!(err.to_string().contains("3 values exceeds the limit of 2"), "{err}");
+    assert_eq!(b.count().unwrap(), 1);
+    let mut unlimited = reader();
+    assert_eq!(b.take(&mut unlimited, Some(Duration::ZERO)).unwrap(), Progress::Done);
+    assert_eq!(unlimited.remaining(), 3);
+}
