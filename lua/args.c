@@ -33,7 +33,7 @@ lua_Number glue_checknonnegative(lua_State *L, int idx)
 double glue_opttimeout(lua_State *L, int idx)
 {
     lua_Number seconds;
-    if (lua_isnoneornil(L, idx)) {
+    if (lua_gettop(L) < idx || lua_isnil(L, idx)) { /* the top first: nextmsg() costs one cheap call */
         return MTMSG_FOREVER;
     }
     seconds = glue_checknonnegative(L, idx);

@@ -1,22 +1,21 @@
 /*
  * The mtmsg.buffer class: one userdata per reference (handle), so nonblock
- * mode, the reader nextmsg uses and the scratch for large messages all
- * belong to the reference, as SPEC section 3 wants.
+ * mode belongs to the reference, as SPEC section 3 wants.
  */
 #include "glue.h"
 
-glue_buffer *glue_testbuffer(lua_State *L, int idx)
+static glue_buffer *checkbufferin(lua_State *L, const glue_state *state, int idx)
 {
-    return (glue_buffer *)compat_testudata(L, idx, GLUE_BUFFER);
-}
-
-glue_buffer *glue_checkbuffer(lua_State *L, int idx)
-{
-    glue_buffer *buffer = (glue_buffer *)luaL_checkudata(L, idx, GLUE_BUFFER);
+    glue_buffer *buffer = (glue_buffer *)glue_checkclass(L, state, idx, GLUE_CLASS_BUFFER);
     if (buffer->handle == NULL) { /* only reachable by calling __gc by hand */
         luaL_argerror(L, idx, "released " GLUE_BUFFER);
     }
     return buffer;
+}
+
+glue_buffer *glue_checkbuffer(lua_State *L, int idx)
+{
+    return checkbufferin(L, glue_getstate(L), idx);
 }
 
 /* The userdata comes first, so a handle the library hands out is always owned by something __gc will see. */
@@ -24,11 +23,7 @@ static glue_buffer *pushbuffer(lua_State *L)
 {
     glue_buffer *buffer = (glue_buffer *)compat_newuserdata(L, sizeof(glue_buffer));
     buffer->handle = NULL;
-    buffer->reader.handle = NULL;
-    buffer->reader.busy = 0;
-    buffer->scratch.items = NULL;
-    buffer->scratch.capacity = 0;
-    compat_setmetatable(L, GLUE_BUFFER);
+    glue_setclass(L, GLUE_CLASS_BUFFER);
     return buffer;
 }
 
@@ -84,10 +79,7 @@ int glue_findbuffer(lua_State *L)
 
 static int buffer_gc(lua_State *L)
 {
-    glue_buffer *buffer = (glue_buffer *)luaL_checkudata(L, 1, GLUE_BUFFER);
-    mtmsg_reader_release(buffer->reader.handle);
-    buffer->reader.handle = NULL;
-    glue_freescratch(&buffer->scratch);
+    glue_buffer *buffer = (glue_buffer *)glue_checkclass(L, glue_getstate(L), 1, GLUE_CLASS_BUFFER);
     mtmsg_buffer_release(buffer->handle);
     buffer->handle = NULL;
     return 0;
@@ -123,7 +115,7 @@ static int buffer_addmsg(lua_State *L)
 {
     glue_buffer *buffer = glue_checkbuffer(L, 1);
     glue_message msg;
-    glue_checkmessage(L, 2, &buffer->scratch, &msg);
+    glue_checkmessage(L, 2, &msg);
     return glue_pushdone(L, mtmsg_buffer_addmsg(buffer->handle, msg.values, msg.count));
 }
 
@@ -131,7 +123,7 @@ static int buffer_setmsg(lua_State *L)
 {
     glue_buffer *buffer = glue_checkbuffer(L, 1);
     glue_message msg;
-    glue_checkmessage(L, 2, &buffer->scratch, &msg);
+    glue_checkmessage(L, 2, &msg);
     return glue_pushdone(L, mtmsg_buffer_setmsg(buffer->handle, msg.values, msg.count));
 }
 
@@ -141,15 +133,16 @@ static int buffer_waitaddmsg(lua_State *L)
     glue_buffer *buffer = glue_checkbuffer(L, 1);
     double timeout = glue_opttimeout(L, 2);
     glue_message msg;
-    glue_checkmessage(L, 3, &buffer->scratch, &msg);
+    glue_checkmessage(L, 3, &msg);
     return glue_pushdone(L, mtmsg_buffer_addmsg_wait(buffer->handle, msg.values, msg.count, timeout));
 }
 
 static int buffer_nextmsg(lua_State *L)
 {
-    glue_buffer *buffer = glue_checkbuffer(L, 1);
+    glue_state *state = glue_getstate(L);
+    glue_buffer *buffer = checkbufferin(L, state, 1);
     double timeout = glue_opttimeout(L, 2);
-    glue_reader *reader = glue_receiverreader(L, &buffer->reader);
+    glue_reader *reader = glue_receiverreader(L, state);
     return glue_pushmessage(L, reader, mtmsg_buffer_nextmsg(buffer->handle, reader->handle, timeout));
 }
 
@@ -217,7 +210,7 @@ static int buffer_notifier(lua_State *L)
     return 0;
 }
 
-void glue_registerbuffer(lua_State *L)
+void glue_registerbuffer(lua_State *L, int state)
 {
     static const luaL_Reg metamethods[] = {
         {"__gc", buffer_gc},
@@ -241,5 +234,5 @@ void glue_registerbuffer(lua_State *L)
         {"notifier", buffer_notifier},
         {NULL, NULL},
     };
-    glue_newclass(L, GLUE_BUFFER, metamethods, methods);
+    glue_newclass(L, state, GLUE_CLASS_BUFFER, metamethods, methods);
 }

@@ -35,37 +35,32 @@
 #define compat_newuserdata(L, size) lua_newuserdata((L), (size))
 #endif
 
-#if LUA_VERSION_NUM >= 502 || COMPAT_LUAJIT
-#define compat_setfuncs(L, list) luaL_setfuncs((L), (list), 0)
-#define compat_setmetatable(L, tname) luaL_setmetatable((L), (tname))
-#define compat_testudata(L, idx, tname) luaL_testudata((L), (idx), (tname))
+/*
+ * The error luaL_checkudata raises for an argument of the wrong type, which
+ * names the type the argument has by its __name from 5.3 on.
+ */
+#if LUA_VERSION_NUM >= 504
+#define compat_typeerror(L, idx, tname) luaL_typeerror((L), (idx), (tname))
+#elif LUA_VERSION_NUM == 503
+static inline int compat_typeerror(lua_State *L, int idx, const char *tname)
+{
+    const char *typearg;
+    if (luaL_getmetafield(L, idx, "__name") == LUA_TSTRING) {
+        typearg = lua_tostring(L, -1);
+    } else if (lua_type(L, idx) == LUA_TLIGHTUSERDATA) {
+        typearg = "light userdata";
+    } else {
+        typearg = luaL_typename(L, idx);
+    }
+    return luaL_argerror(L, idx, lua_pushfstring(L, "%s expected, got %s", tname, typearg));
+}
+#elif LUA_VERSION_NUM == 502
+static inline int compat_typeerror(lua_State *L, int idx, const char *tname)
+{
+    return luaL_argerror(L, idx, lua_pushfstring(L, "%s expected, got %s", tname, luaL_typename(L, idx)));
+}
 #else
-static inline void compat_setfuncs(lua_State *L, const luaL_Reg *list)
-{
-    for (; list->name != NULL; list++) {
-        lua_pushcfunction(L, list->func);
-        lua_setfield(L, -2, list->name);
-    }
-}
-
-static inline void compat_setmetatable(lua_State *L, const char *tname)
-{
-    luaL_getmetatable(L, tname);
-    lua_setmetatable(L, -2);
-}
-
-static inline void *compat_testudata(lua_State *L, int idx, const char *tname)
-{
-    void *p = lua_touserdata(L, idx);
-    int same;
-    if (p == NULL || !lua_getmetatable(L, idx)) {
-        return NULL;
-    }
-    luaL_getmetatable(L, tname);
-    same = lua_rawequal(L, -1, -2);
-    lua_pop(L, 2);
-    return same ? p : NULL;
-}
+#define compat_typeerror(L, idx, tname) luaL_typerror((L), (idx), (tname))
 #endif
 
 /* 5.3 made luaL_newmetatable set __name (tostring and mtmsg.type rely on it). */

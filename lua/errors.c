@@ -25,22 +25,6 @@ int glue_raise(lua_State *L, mtmsg_status status)
     return lua_error(L);
 }
 
-/* Returns the status when it is a result (OK, TIMEOUT, WOULD_BLOCK), raises it otherwise. */
-mtmsg_status glue_check(lua_State *L, mtmsg_status status)
-{
-    if (status != MTMSG_OK && status != MTMSG_TIMEOUT && status != MTMSG_WOULD_BLOCK) {
-        glue_raise(L, status);
-    }
-    return status;
-}
-
-/* The result of addmsg, setmsg, clear and friends: true when done, false when not possible now. */
-int glue_pushdone(lua_State *L, mtmsg_status status)
-{
-    lua_pushboolean(L, glue_check(L, status) == MTMSG_OK);
-    return 1;
-}
-
 /* mtmsg.error: each error name mapped to its "mtmsg.error.<name>" string. */
 void glue_pusherrortable(lua_State *L)
 {

@@ -32,10 +32,19 @@ GLUE_EXPORT int luaopen_mtmsg(lua_State *L);
 #define GLUE_WRITER "mtmsg.writer"
 #define GLUE_READER "mtmsg.reader"
 
+/* The classes, in the order of glue_state.classes. */
+typedef enum glue_class {
+    GLUE_CLASS_BUFFER,
+    GLUE_CLASS_LISTENER,
+    GLUE_CLASS_WRITER,
+    GLUE_CLASS_READER,
+    GLUE_CLASSES
+} glue_class;
+
 /* Up to this many values go through an array on the C stack, in and out. */
 #define GLUE_LOCAL_VALUES 16
 
-/* Memory for the values of larger messages, kept by the userdata so it is reused and freed by __gc. */
+/* Memory for the values of larger messages, reused from call to call. */
 typedef struct glue_scratch {
     mtmsg_value *items;
     size_t capacity;
@@ -53,35 +62,72 @@ typedef struct glue_message {
  * Pushing can run finalizers, and a finalizer could reuse this very reader,
  * which would free the strings still to be pushed; busy lets the glue see
  * that. An error while pushing (out of memory) leaves busy raised for good:
- * buffers and listeners then take each message into a spare reader, reader
- * objects refuse nextmsg and clear; slower or stricter, never unsafe.
+ * the buffers and listeners of the Lua state then take each message into a
+ * spare reader, a reader object refuses nextmsg and clear; slower or
+ * stricter, never unsafe.
  */
 typedef struct glue_reader {
     mtmsg_reader *handle;
     unsigned busy;
 } glue_reader;
 
+/*
+ * A buffer or listener userdata is its handle and nothing else, so that it
+ * costs the Lua heap as little as a userdata can; what the methods need
+ * besides lives once per Lua state (glue_state). Nonblock mode belongs to
+ * the handle, and so to the reference, in the library.
+ */
 typedef struct glue_buffer {
     mtmsg_buffer *handle;
-    glue_reader reader; /* for nextmsg, made on first use */
-    glue_scratch scratch;
 } glue_buffer;
 
 typedef struct glue_listener {
     mtmsg_listener *handle;
-    glue_reader reader; /* for nextmsg, made on first use */
 } glue_listener;
 
 typedef struct glue_writer {
     mtmsg_writer *handle;
-    glue_scratch scratch;
 } glue_writer;
+
+/*
+ * What the module keeps per Lua state: a userdata that is the upvalue
+ * (GLUE_STATE) of every method and metamethod; the module functions have
+ * none, and stay plain C functions, which messages can carry. classes holds
+ * the address of each class's metatable: a method recognises its objects
+ * by comparing addresses, not by looking the class up in the registry by
+ * name. The state's own metatable holds those tables, which keeps them
+ * alive, and so their addresses unique, while the state lives. A Lua state
+ * runs one call at a time, so one reader (for buffer:nextmsg and
+ * listener:nextmsg) and one scratch serve all its objects; a finalizer that
+ * re-enters nextmsg while values are pushed finds the reader busy.
+ */
+typedef struct glue_state {
+    const void *classes[GLUE_CLASSES];
+    glue_reader reader; /* made on first use */
+    glue_scratch scratch;
+} glue_state;
+
+#define GLUE_STATE lua_upvalueindex(1)
 
 /* errors.c: statuses to results and Lua errors */
 int glue_raise(lua_State *L, mtmsg_status status);
-mtmsg_status glue_check(lua_State *L, mtmsg_status status);
-int glue_pushdone(lua_State *L, mtmsg_status status);
 void glue_pusherrortable(lua_State *L);
+
+/* Returns the status when it is a result (OK, TIMEOUT, WOULD_BLOCK), raises it otherwise. */
+static inline mtmsg_status glue_check(lua_State *L, mtmsg_status status)
+{
+    if (status != MTMSG_OK && status != MTMSG_TIMEOUT && status != MTMSG_WOULD_BLOCK) {
+        glue_raise(L, status);
+    }
+    return status;
+}
+
+/* The result of addmsg, setmsg, clear and friends: true when done, false when not possible now. */
+static inline int glue_pushdone(lua_State *L, mtmsg_status status)
+{
+    lua_pushboolean(L, glue_check(L, status) == MTMSG_OK);
+    return 1;
+}
 
 /* args.c: optional and typed arguments */
 typedef struct glue_key { /* an object named by id or by name */
@@ -98,40 +144,70 @@ double glue_optgrow(lua_State *L, int idx);
 void glue_checkkey(lua_State *L, int idx, glue_key *key);
 
 /* values.c: Lua values in and out of messages */
-void glue_checkmessage(lua_State *L, int first, glue_scratch *scratch, glue_message *msg);
+void glue_checkmessage(lua_State *L, int first, glue_message *msg);
 void glue_freescratch(glue_scratch *scratch);
+void glue_checkroom(lua_State *L, size_t count);
 int glue_pushvalues(lua_State *L, glue_reader *reader, size_t count);
 
-/* object.c: what the classes share */
-void glue_newclass(lua_State *L, const char *tname, const luaL_Reg *metamethods, const luaL_Reg *methods);
+/* object.c: the state, the classes and what they share */
+void glue_pushstate(lua_State *L);
+void glue_setfuncs(lua_State *L, int state, const luaL_Reg *functions);
+void glue_newclass(lua_State *L, int state, glue_class class, const luaL_Reg *metamethods, const luaL_Reg *methods);
+int glue_classerror(lua_State *L, int idx, glue_class class);
+void glue_setclass(lua_State *L, glue_class class);
+glue_reader *glue_receiverreader(lua_State *L, glue_state *state);
+int glue_pushmessage(lua_State *L, glue_reader *reader, mtmsg_status status);
 int glue_pushdescription(lua_State *L, const char *tname, const void *handle, const char *name, size_t name_len,
                          uint64_t id);
 int glue_pushflag(lua_State *L, mtmsg_status status, const bool *out);
 int glue_pushid(lua_State *L, mtmsg_status status, const uint64_t *out);
 int glue_pushname(lua_State *L, const char *name, size_t name_len);
-glue_reader *glue_receiverreader(lua_State *L, glue_reader *own);
-int glue_pushmessage(lua_State *L, glue_reader *reader, mtmsg_status status);
+
+static inline glue_state *glue_getstate(lua_State *L)
+{
+    return (glue_state *)lua_touserdata(L, GLUE_STATE);
+}
+
+/* The object of that class at idx, or NULL: luaL_testudata, with the metatable compared by address. */
+static inline void *glue_testclass(lua_State *L, const glue_state *state, int idx, glue_class class)
+{
+    const void *metatable;
+    if (!lua_getmetatable(L, idx)) {
+        return NULL;
+    }
+    metatable = lua_topointer(L, -1);
+    lua_pop(L, 1);
+    return metatable == state->classes[class] ? lua_touserdata(L, idx) : NULL;
+}
+
+/* luaL_checkudata, with the metatable compared by address. */
+static inline void *glue_checkclass(lua_State *L, const glue_state *state, int idx, glue_class class)
+{
+    void *object = glue_testclass(L, state, idx, class);
+    if (object == NULL) {
+        glue_classerror(L, idx, class);
+    }
+    return object;
+}
 
 /* buffer.c */
-void glue_registerbuffer(lua_State *L);
+void glue_registerbuffer(lua_State *L, int state);
 glue_buffer *glue_checkbuffer(lua_State *L, int idx);
-glue_buffer *glue_testbuffer(lua_State *L, int idx);
 int glue_newbufferat(lua_State *L, mtmsg_listener *listener, int first);
 int glue_newbuffer(lua_State *L);
 int glue_findbuffer(lua_State *L);
 
 /* listener.c */
-void glue_registerlistener(lua_State *L);
-glue_listener *glue_testlistener(lua_State *L, int idx);
+void glue_registerlistener(lua_State *L, int state);
 int glue_newlistener(lua_State *L);
 int glue_findlistener(lua_State *L);
 
 /* writer.c */
-void glue_registerwriter(lua_State *L);
+void glue_registerwriter(lua_State *L, int state);
 int glue_newwriter(lua_State *L);
 
 /* reader.c */
-void glue_registerreader(lua_State *L);
+void glue_registerreader(lua_State *L, int state);
 glue_reader *glue_pushreader(lua_State *L, size_t size, double grow);
 int glue_newreader(lua_State *L);
 

@@ -1,21 +1,21 @@
 /*
  * The mtmsg.listener class: one userdata per reference (handle), with its own
- * nonblock mode and its own reader for nextmsg, like a buffer.
+ * nonblock mode, like a buffer.
  */
 #include "glue.h"
 
-glue_listener *glue_testlistener(lua_State *L, int idx)
+static glue_listener *checklistenerin(lua_State *L, const glue_state *state, int idx)
 {
-    return (glue_listener *)compat_testudata(L, idx, GLUE_LISTENER);
-}
-
-static glue_listener *checklistener(lua_State *L, int idx)
-{
-    glue_listener *listener = (glue_listener *)luaL_checkudata(L, idx, GLUE_LISTENER);
+    glue_listener *listener = (glue_listener *)glue_checkclass(L, state, idx, GLUE_CLASS_LISTENER);
     if (listener->handle == NULL) { /* only reachable by calling __gc by hand */
         luaL_argerror(L, idx, "released " GLUE_LISTENER);
     }
     return listener;
+}
+
+static glue_listener *checklistener(lua_State *L, int idx)
+{
+    return checklistenerin(L, glue_getstate(L), idx);
 }
 
 /* The userdata comes first, so a handle the library hands out is always owned by something __gc will see. */
@@ -23,9 +23,7 @@ static glue_listener *pushlistener(lua_State *L)
 {
     glue_listener *listener = (glue_listener *)compat_newuserdata(L, sizeof(glue_listener));
     listener->handle = NULL;
-    listener->reader.handle = NULL;
-    listener->reader.busy = 0;
-    compat_setmetatable(L, GLUE_LISTENER);
+    glue_setclass(L, GLUE_CLASS_LISTENER);
     return listener;
 }
 
@@ -56,9 +54,7 @@ int glue_findlistener(lua_State *L)
 
 static int listener_gc(lua_State *L)
 {
-    glue_listener *listener = (glue_listener *)luaL_checkudata(L, 1, GLUE_LISTENER);
-    mtmsg_reader_release(listener->reader.handle);
-    listener->reader.handle = NULL;
+    glue_listener *listener = (glue_listener *)glue_checkclass(L, glue_getstate(L), 1, GLUE_CLASS_LISTENER);
     mtmsg_listener_release(listener->handle);
     listener->handle = NULL;
     return 0;
@@ -97,9 +93,10 @@ static int listener_newbuffer(lua_State *L)
 
 static int listener_nextmsg(lua_State *L)
 {
-    glue_listener *listener = checklistener(L, 1);
+    glue_state *state = glue_getstate(L);
+    glue_listener *listener = checklistenerin(L, state, 1);
     double timeout = glue_opttimeout(L, 2);
-    glue_reader *reader = glue_receiverreader(L, &listener->reader);
+    glue_reader *reader = glue_receiverreader(L, state);
     return glue_pushmessage(L, reader, mtmsg_listener_nextmsg(listener->handle, reader->handle, timeout));
 }
 
@@ -140,7 +137,7 @@ static int listener_isnonblock(lua_State *L)
     return glue_pushflag(L, mtmsg_listener_isnonblock(checklistener(L, 1)->handle, &flag), &flag);
 }
 
-void glue_registerlistener(lua_State *L)
+void glue_registerlistener(lua_State *L, int state)
 {
     static const luaL_Reg metamethods[] = {
         {"__gc", listener_gc},
@@ -160,5 +157,5 @@ void glue_registerlistener(lua_State *L)
         {"isnonblock", listener_isnonblock},
         {NULL, NULL},
     };
-    glue_newclass(L, GLUE_LISTENER, metamethods, methods);
+    glue_newclass(L, state, GLUE_CLASS_LISTENER, metamethods, methods);
 }

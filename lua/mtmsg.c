@@ -69,14 +69,18 @@ GLUE_EXPORT int luaopen_mtmsg(lua_State *L)
         {"type", module_type},
         {NULL, NULL},
     };
+    int state;
     compat_checkversion(L);
-    glue_registerbuffer(L);
-    glue_registerlistener(L);
-    glue_registerwriter(L);
-    glue_registerreader(L);
+    glue_pushstate(L);
+    state = lua_gettop(L);
+    glue_registerbuffer(L, state);
+    glue_registerlistener(L, state);
+    glue_registerwriter(L, state);
+    glue_registerreader(L, state);
 
+    /* plain C functions, which a message can carry (mtmsg.time, say) */
     lua_newtable(L);
-    compat_setfuncs(L, functions);
+    glue_setfuncs(L, 0, functions);
     glue_pusherrortable(L);
     lua_setfield(L, -2, "error");
     lua_pushstring(L, mtmsg_version());

@@ -1,21 +1,91 @@
 /*
- * What the classes share: their metatables, and for buffers and listeners the
- * way they describe themselves and hand out the message nextmsg took.
+ * What the classes share: the state, their metatables, and for buffers and
+ * listeners the way they describe themselves and hand out the message
+ * nextmsg took.
  */
 #include <inttypes.h>
 #include <stdio.h>
 
 #include "glue.h"
 
-/* A metatable registered under tname (so __name is set) whose __index holds the methods. */
-void glue_newclass(lua_State *L, const char *tname, const luaL_Reg *metamethods, const luaL_Reg *methods)
+static const char *const classnames[GLUE_CLASSES] = {GLUE_BUFFER, GLUE_LISTENER, GLUE_WRITER, GLUE_READER};
+
+/* Frees what the objects of a Lua state shared, when the state closes (or the module is collected). */
+static int state_gc(lua_State *L)
 {
-    compat_newmetatable(L, tname);
-    compat_setfuncs(L, metamethods);
+    glue_state *state = glue_getstate(L);
+    mtmsg_reader_release(state->reader.handle);
+    state->reader.handle = NULL;
+    glue_freescratch(&state->scratch);
+    return 0;
+}
+
+/*
+ * Pushes a new state with the metatable of each class: made here, or found
+ * in the registry when the module is loaded into this Lua state again. They
+ * are registered under the class names (luaL_newmetatable, which also sets
+ * the __name that mtmsg.type and error messages use).
+ */
+void glue_pushstate(lua_State *L)
+{
+    static const luaL_Reg metamethods[] = {{"__gc", state_gc}, {NULL, NULL}};
+    glue_state *state = (glue_state *)compat_newuserdata(L, sizeof(glue_state));
+    int idx = lua_gettop(L);
+    int class;
+    state->reader.handle = NULL;
+    state->reader.busy = 0;
+    state->scratch.items = NULL;
+    state->scratch.capacity = 0;
+    lua_createtable(L, GLUE_CLASSES, 1);
+    for (class = 0; class < GLUE_CLASSES; class++) {
+        compat_newmetatable(L, classnames[class]);
+        state->classes[class] = lua_topointer(L, -1);
+        lua_rawseti(L, -2, class + 1);
+    }
+    glue_setfuncs(L, idx, metamethods);
+    lua_setmetatable(L, idx);
+}
+
+/*
+ * Sets the functions into the table on top of the stack: with the state at
+ * index state as their upvalue, or as plain C functions when state is 0.
+ */
+void glue_setfuncs(lua_State *L, int state, const luaL_Reg *functions)
+{
+    for (; functions->name != NULL; functions++) {
+        if (state != 0) {
+            lua_pushvalue(L, state);
+            lua_pushcclosure(L, functions->func, 1);
+        } else {
+            lua_pushcfunction(L, functions->func);
+        }
+        lua_setfield(L, -2, functions->name);
+    }
+}
+
+/* Fills the metatable of a class: the metamethods, and __index with the methods. */
+void glue_newclass(lua_State *L, int state, glue_class class, const luaL_Reg *metamethods, const luaL_Reg *methods)
+{
+    lua_getmetatable(L, state);
+    lua_rawgeti(L, -1, (int)class + 1);
+    glue_setfuncs(L, state, metamethods);
     lua_newtable(L);
-    compat_setfuncs(L, methods);
+    glue_setfuncs(L, state, methods);
     lua_setfield(L, -2, "__index");
-    lua_pop(L, 1);
+    lua_pop(L, 2);
+}
+
+/* The argument error luaL_checkudata raises, worded as this Lua version words it. */
+int glue_classerror(lua_State *L, int idx, glue_class class)
+{
+    return compat_typeerror(L, idx, classnames[class]);
+}
+
+/* Gives the userdata on top of the stack the metatable of its class (module functions have no upvalues). */
+void glue_setclass(lua_State *L, glue_class class)
+{
+    luaL_getmetatable(L, classnames[class]);
+    lua_setmetatable(L, -2);
 }
 
 /* The name in double quotes, with \, " and NUL escaped so that any bytes read back unambiguously. */
@@ -93,13 +163,14 @@ int glue_pushname(lua_State *L, const char *name, size_t name_len)
 }
 
 /*
- * The reader nextmsg takes a message into: the userdata's own, made on first
- * use and reused, unless a finalizer has re-entered nextmsg on the same
- * userdata while it pushes; then a fresh reader object on the stack, left
- * to the garbage collector, keeps the outer call's strings intact.
+ * The reader nextmsg takes a message into: the state's, made on first use
+ * and reused, unless a finalizer has re-entered nextmsg while the state's
+ * reader pushes; then a fresh reader object on the stack, left to the
+ * garbage collector, keeps the outer call's strings intact.
  */
-glue_reader *glue_receiverreader(lua_State *L, glue_reader *own)
+glue_reader *glue_receiverreader(lua_State *L, glue_state *state)
 {
+    glue_reader *own = &state->reader;
     if (own->busy != 0) {
         return glue_pushreader(L, MTMSG_DEFAULT_SIZE1, MTMSG_DEFAULT_GROW);
     }
@@ -112,10 +183,8 @@ glue_reader *glue_receiverreader(lua_State *L, glue_reader *own)
 /* The results of nextmsg: the message's values, or nothing when there was none. */
 int glue_pushmessage(lua_State *L, glue_reader *reader, mtmsg_status status)
 {
-    size_t remaining = 0;
     if (glue_check(L, status) != MTMSG_OK) {
         return 0;
     }
-    glue_check(L, mtmsg_reader_remaining(reader->handle, &remaining));
-    return glue_pushvalues(L, reader, remaining);
+    return glue_pushvalues(L, reader, SIZE_MAX);
 }

@@ -7,7 +7,7 @@
 
 static glue_reader *checkreader(lua_State *L, int idx)
 {
-    glue_reader *reader = (glue_reader *)luaL_checkudata(L, idx, GLUE_READER);
+    glue_reader *reader = (glue_reader *)glue_checkclass(L, glue_getstate(L), idx, GLUE_CLASS_READER);
     if (reader->handle == NULL) { /* only reachable by calling __gc by hand */
         luaL_argerror(L, idx, "released " GLUE_READER);
     }
@@ -34,7 +34,7 @@ glue_reader *glue_pushreader(lua_State *L, size_t size, double grow)
     glue_reader *reader = (glue_reader *)compat_newuserdata(L, sizeof(glue_reader));
     reader->handle = NULL;
     reader->busy = 0;
-    compat_setmetatable(L, GLUE_READER);
+    glue_setclass(L, GLUE_CLASS_READER);
     glue_check(L, mtmsg_reader_new(size, grow, &reader->handle));
     return reader;
 }
@@ -49,7 +49,7 @@ int glue_newreader(lua_State *L)
 
 static int reader_gc(lua_State *L)
 {
-    glue_reader *reader = (glue_reader *)luaL_checkudata(L, 1, GLUE_READER);
+    glue_reader *reader = (glue_reader *)glue_checkclass(L, glue_getstate(L), 1, GLUE_CLASS_READER);
     mtmsg_reader_release(reader->handle);
     reader->handle = NULL;
     return 0;
@@ -64,9 +64,10 @@ static int reader_tostring(lua_State *L)
 /* nextmsg(buffer|listener[, timeout]): true when a message was taken, false when there was none. */
 static int reader_nextmsg(lua_State *L)
 {
+    const glue_state *state = glue_getstate(L);
     glue_reader *reader = checkidlereader(L, 1);
-    glue_buffer *buffer = glue_testbuffer(L, 2);
-    glue_listener *listener = buffer == NULL ? glue_testlistener(L, 2) : NULL;
+    glue_buffer *buffer = (glue_buffer *)glue_testclass(L, state, 2, GLUE_CLASS_BUFFER);
+    glue_listener *listener = buffer == NULL ? (glue_listener *)glue_testclass(L, state, 2, GLUE_CLASS_LISTENER) : NULL;
     double timeout;
     if (buffer == NULL && listener == NULL) {
         return luaL_argerror(L, 2, lua_pushfstring(L, GLUE_BUFFER " or " GLUE_LISTENER " expected, got %s",
@@ -92,6 +93,7 @@ static int reader_next(lua_State *L)
     if ((uint64_t)wanted < (uint64_t)remaining) {
         remaining = (size_t)wanted;
     }
+    glue_checkroom(L, remaining); /* all first, so that a call that fails takes no value */
     return glue_pushvalues(L, reader, remaining);
 }
 
@@ -101,7 +103,7 @@ static int reader_clear(lua_State *L)
     return 0;
 }
 
-void glue_registerreader(lua_State *L)
+void glue_registerreader(lua_State *L, int state)
 {
     static const luaL_Reg metamethods[] = {
         {"__gc", reader_gc},
@@ -114,5 +116,5 @@ void glue_registerreader(lua_State *L)
         {"clear", reader_clear},
         {NULL, NULL},
     };
-    glue_newclass(L, GLUE_READER, metamethods, methods);
+    glue_newclass(L, state, GLUE_CLASS_READER, metamethods, methods);
 }

@@ -94,18 +94,19 @@ static mtmsg_value *reserve(lua_State *L, glue_scratch *scratch, size_t count)
 }
 
 /*
- * The arguments from first to the top as one message. Between filling the
+ * The arguments from first to the top as one message; more than
+ * GLUE_LOCAL_VALUES go through the state's scratch. Between filling the
  * array and the library call nothing allocates Lua memory, so no finalizer
- * can run and touch the scratch of the same userdata.
+ * can run and reuse the scratch.
  */
-void glue_checkmessage(lua_State *L, int first, glue_scratch *scratch, glue_message *msg)
+void glue_checkmessage(lua_State *L, int first, glue_message *msg)
 {
     int top = lua_gettop(L);
     mtmsg_value *values = msg->local;
     size_t count = top >= first ? (size_t)(top - first + 1) : 0;
     size_t i;
     if (count > GLUE_LOCAL_VALUES) {
-        values = reserve(L, scratch, count);
+        values = reserve(L, &glue_getstate(L)->scratch, count);
     }
     for (i = 0; i < count; i++) {
         checkvalue(L, first + (int)i, &values[i]);
@@ -150,34 +151,64 @@ static int pushvalue(lua_State *L, const mtmsg_value *value)
     }
 }
 
+/* Room on the stack for count values, or luaL_checkstack's error. */
+void glue_checkroom(lua_State *L, size_t count)
+{
+    /* INT_MAX is beyond every Lua's stack limit, so clamping keeps the check failing */
+    luaL_checkstack(L, count > (size_t)INT_MAX ? INT_MAX : (int)count, "too many values in the message");
+}
+
+/* The first chunk of glue_pushvalues and a spare reader fit the stack every C function starts with. */
+typedef char glue_first_chunk_fits[GLUE_LOCAL_VALUES + 1 <= LUA_MINSTACK ? 1 : -1];
+
 /*
- * Pushes the next count values of the reader's message (the caller knows
- * they are there). The stack is checked first, so that apart from running
- * out of memory nothing can fail while reader->busy is raised.
+ * Pushes the next values of the reader's message, at most count (SIZE_MAX:
+ * all that are left), and returns how many. They come from the library in
+ * chunks. A C function starts with LUA_MINSTACK free stack slots, of which
+ * the callers use at most one (a spare reader), so a message that fits the
+ * first chunk costs one library call and no stack check; a longer one
+ * checks the room for all its values before the first is pushed. From
+ * then on only running out of memory can fail while reader->busy is raised,
+ * or a library that contradicts itself.
  */
 int glue_pushvalues(lua_State *L, glue_reader *reader, size_t count)
 {
     mtmsg_value chunk[GLUE_LOCAL_VALUES];
-    size_t pushed = 0;
-    /* INT_MAX is beyond every Lua's stack limit, so clamping keeps the check failing */
-    luaL_checkstack(L, count > (size_t)INT_MAX ? INT_MAX : (int)count, "too many values in the message");
+    size_t want = count < GLUE_LOCAL_VALUES ? count : GLUE_LOCAL_VALUES;
+    size_t got = 0, pushed = 0, i;
+    mtmsg_status status;
+    if (want == 0) {
+        return 0;
+    }
+    glue_check(L, mtmsg_reader_next(reader->handle, chunk, want, &got));
+    if (got == want && count > want) {
+        size_t rest = 0;
+        glue_check(L, mtmsg_reader_remaining(reader->handle, &rest));
+        count = got + (rest < count - got ? rest : count - got);
+        glue_checkroom(L, count);
+    } else {
+        count = got;
+    }
     reader->busy++;
-    while (pushed < count) {
-        size_t want = count - pushed < GLUE_LOCAL_VALUES ? count - pushed : GLUE_LOCAL_VALUES;
-        size_t got = 0;
-        size_t i;
-        mtmsg_status status = mtmsg_reader_next(reader->handle, chunk, want, &got);
-        if (status != MTMSG_OK || got == 0) {
-            reader->busy--;
-            return status != MTMSG_OK ? glue_raise(L, status) : luaL_error(L, "mtmsg: message ended early");
-        }
+    for (;;) {
         for (i = 0; i < got; i++) {
             if (!pushvalue(L, &chunk[i])) {
                 reader->busy--;
+                lua_pop(L, (int)(pushed + i)); /* the error message needs the room */
                 return luaL_error(L, "mtmsg: unknown value type %d in a message", (int)chunk[i].type);
             }
         }
         pushed += got;
+        if (pushed == count) {
+            break;
+        }
+        want = count - pushed < GLUE_LOCAL_VALUES ? count - pushed : GLUE_LOCAL_VALUES;
+        status = mtmsg_reader_next(reader->handle, chunk, want, &got);
+        if (status != MTMSG_OK || got == 0) {
+            reader->busy--;
+            lua_pop(L, (int)pushed);
+            return status != MTMSG_OK ? glue_raise(L, status) : luaL_error(L, "mtmsg: message ended early");
+        }
     }
     reader->busy--;
     return (int)count;

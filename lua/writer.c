@@ -6,7 +6,7 @@
 
 static glue_writer *checkwriter(lua_State *L, int idx)
 {
-    glue_writer *writer = (glue_writer *)luaL_checkudata(L, idx, GLUE_WRITER);
+    glue_writer *writer = (glue_writer *)glue_checkclass(L, glue_getstate(L), idx, GLUE_CLASS_WRITER);
     if (writer->handle == NULL) { /* only reachable by calling __gc by hand */
         luaL_argerror(L, idx, "released " GLUE_WRITER);
     }
@@ -20,17 +20,14 @@ int glue_newwriter(lua_State *L)
     double grow = glue_optgrow(L, 2);
     glue_writer *writer = (glue_writer *)compat_newuserdata(L, sizeof(glue_writer));
     writer->handle = NULL;
-    writer->scratch.items = NULL;
-    writer->scratch.capacity = 0;
-    compat_setmetatable(L, GLUE_WRITER);
+    glue_setclass(L, GLUE_CLASS_WRITER);
     glue_check(L, mtmsg_writer_new(size, grow, &writer->handle));
     return 1;
 }
 
 static int writer_gc(lua_State *L)
 {
-    glue_writer *writer = (glue_writer *)luaL_checkudata(L, 1, GLUE_WRITER);
-    glue_freescratch(&writer->scratch);
+    glue_writer *writer = (glue_writer *)glue_checkclass(L, glue_getstate(L), 1, GLUE_CLASS_WRITER);
     mtmsg_writer_release(writer->handle);
     writer->handle = NULL;
     return 0;
@@ -47,7 +44,7 @@ static int writer_add(lua_State *L)
 {
     glue_writer *writer = checkwriter(L, 1);
     glue_message msg;
-    glue_checkmessage(L, 2, &writer->scratch, &msg);
+    glue_checkmessage(L, 2, &msg);
     glue_check(L, mtmsg_writer_add(writer->handle, msg.values, msg.count));
     return 0;
 }
@@ -72,7 +69,7 @@ static int writer_clear(lua_State *L)
     return 0;
 }
 
-void glue_registerwriter(lua_State *L)
+void glue_registerwriter(lua_State *L, int state)
 {
     static const luaL_Reg metamethods[] = {
         {"__gc", writer_gc},
@@ -86,5 +83,5 @@ void glue_registerwriter(lua_State *L)
         {"clear", writer_clear},
         {NULL, NULL},
     };
-    glue_newclass(L, GLUE_WRITER, metamethods, methods);
+    glue_newclass(L, state, GLUE_CLASS_WRITER, metamethods, methods);
 }

@@ -123,7 +123,7 @@ impl<'a> Ready<'a> {
         }
         let mut bytes = Vec::new();
         bytes.try_reserve_exact(size.bytes).map_err(|_| out_of_memory(size.bytes))?;
-        body.write_to(&mut bytes);
+        body.append_to(&mut bytes);
         Ok(Ready::Linked(size, bytes))
     }
 

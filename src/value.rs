@@ -147,6 +147,7 @@ struct SliceSink<'a> {
 }
 
 impl Sink for SliceSink<'_> {
+    #[inline]
     fn put(&mut self, bytes: &[u8]) {
         self.dst[self.pos..self.pos + bytes.len()].copy_from_slice(bytes);
         self.pos += bytes.len();
@@ -163,14 +164,10 @@ impl Sink for Vec<u8> {
 /// either in place (into the queue) or appended (into memory of its own).
 pub(crate) trait Body {
     fn size(&self) -> BodySize;
-    fn write_to(&self, sink: &mut dyn Sink);
-
     /// Writes the body into `dst`, which has exactly its length.
-    fn write_in_place(&self, dst: &mut [u8]) {
-        let mut sink = SliceSink { dst, pos: 0 };
-        self.write_to(&mut sink);
-        debug_assert_eq!(sink.pos, sink.dst.len());
-    }
+    fn write_in_place(&self, dst: &mut [u8]);
+    /// Appends the body to `dst` (room reserved by the caller).
+    fn append_to(&self, dst: &mut Vec<u8>);
 }
 
 /// Values to encode, checked and measured.
@@ -185,15 +182,27 @@ impl<'a, T: AsValue> Values<'a, T> {
     }
 }
 
+impl<T: AsValue> Values<'_, T> {
+    fn encode(&self, sink: &mut impl Sink) {
+        for value in self.values {
+            encode_value(&value.as_value().expect("values were checked by measure()"), sink);
+        }
+    }
+}
+
 impl<T: AsValue> Body for Values<'_, T> {
     fn size(&self) -> BodySize {
         self.size
     }
 
-    fn write_to(&self, sink: &mut dyn Sink) {
-        for value in self.values {
-            encode_value(&value.as_value().expect("values were checked by measure()"), sink);
-        }
+    fn write_in_place(&self, dst: &mut [u8]) {
+        let mut sink = SliceSink { dst, pos: 0 };
+        self.encode(&mut sink);
+        debug_assert_eq!(sink.pos, sink.dst.len());
+    }
+
+    fn append_to(&self, dst: &mut Vec<u8>) {
+        self.encode(dst);
     }
 }
 
@@ -208,18 +217,22 @@ impl Body for Encoded<'_> {
         BodySize { bytes: self.bytes.len(), count: self.count }
     }
 
-    fn write_to(&self, sink: &mut dyn Sink) {
-        sink.put(self.bytes);
+    fn write_in_place(&self, dst: &mut [u8]) {
+        dst.copy_from_slice(self.bytes);
+    }
+
+    fn append_to(&self, dst: &mut Vec<u8>) {
+        dst.extend_from_slice(self.bytes);
     }
 }
 
-fn put_u64(sink: &mut dyn Sink, tag: u8, payload: u64) {
+fn put_u64(sink: &mut impl Sink, tag: u8, payload: u64) {
     let mut bytes = [tag; 9];
     bytes[1..].copy_from_slice(&payload.to_le_bytes());
     sink.put(&bytes);
 }
 
-fn encode_value(value: &Value<'_>, sink: &mut dyn Sink) {
+fn encode_value(value: &Value<'_>, sink: &mut impl Sink) {
     match *value {
         Value::Nil => sink.put(&[TAG_NIL]),
         Value::Boolean(b) => sink.put(&[if b { TAG_TRUE } else { TAG_FALSE }]),
@@ -283,7 +296,7 @@ mod tests {
         let mut in_place = vec![0u8; body.size().bytes];
         body.write_in_place(&mut in_place);
         let mut appended = Vec::new();
-        body.write_to(&mut appended);
+        body.append_to(&mut appended);
         assert_eq!(in_place, appended);
         in_place
     }

@@ -29,7 +29,7 @@ impl Writer {
         let total = BodySize { bytes: self.body.len() + added.size().bytes, count: self.count + values.len() };
         self.sizes.check_message(header_len(total) + total.bytes, &|| "mtmsg.writer".to_string())?;
         self.body.try_reserve(added.size().bytes).map_err(|_| out_of_memory(total.bytes))?;
-        added.write_to(&mut self.body);
+        added.append_to(&mut self.body);
         self.count = total.count;
         Ok(())
     }
