@@ -117,4 +117,18 @@ static inline int64_t compat_checkint64(lua_State *L, int idx)
 #endif
 }
 
+/*
+ * The most values nextmsg returns from one call: the C stack limit of
+ * 5.1 and LuaJIT, the whole stack's of 5.2 and later, less a margin for
+ * the frames below the call. A longer message is refused with
+ * message_size and stays queued (reader:next takes it in parts).
+ */
+#if defined(LUAI_MAXCSTACK) /* 5.1, LuaJIT: a C function's own limit */
+#define COMPAT_MAX_RESULTS ((size_t)LUAI_MAXCSTACK - 200)
+#elif defined(LUAI_MAXSTACK)
+#define COMPAT_MAX_RESULTS ((size_t)LUAI_MAXSTACK - 1000)
+#else /* 5.5 keeps LUAI_MAXSTACK (1000000) out of its public headers */
+#define COMPAT_MAX_RESULTS ((size_t)1000000 - 1000)
+#endif
+
 #endif

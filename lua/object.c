@@ -172,10 +172,13 @@ glue_reader *glue_receiverreader(lua_State *L, glue_state *state)
 {
     glue_reader *own = &state->reader;
     if (own->busy != 0) {
-        return glue_pushreader(L, MTMSG_DEFAULT_SIZE1, MTMSG_DEFAULT_GROW);
+        glue_reader *spare = glue_pushreader(L, MTMSG_DEFAULT_SIZE1, MTMSG_DEFAULT_GROW);
+        glue_check(L, mtmsg_reader_limit(spare->handle, COMPAT_MAX_RESULTS));
+        return spare;
     }
     if (own->handle == NULL) {
         glue_check(L, mtmsg_reader_new(MTMSG_DEFAULT_SIZE1, MTMSG_DEFAULT_GROW, &own->handle));
+        glue_check(L, mtmsg_reader_limit(own->handle, COMPAT_MAX_RESULTS));
     }
     return own;
 }

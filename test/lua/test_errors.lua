@@ -186,6 +186,145 @@ function tests.buffer_created_by_an_ended_thread_is_gone_with_its_state()
   t.raises("unknown_object", mtmsg.buffer, name)
 end
 
+-- Every method of every class, called with an object of another class (or
+-- a non-object) as self: an argument error each time, nothing else.
+function tests.every_method_refuses_every_wrong_self()
+  local lst = mtmsg.newlistener()
+  local objects = {
+    ["mtmsg.buffer"] = mtmsg.newbuffer(), ["mtmsg.listener"] = lst,
+    ["mtmsg.writer"] = mtmsg.newwriter(), ["mtmsg.reader"] = mtmsg.newreader(),
+  }
+  local others = { nil, 1, "buffer", {}, io.stdout, function() end, coroutine.create(function() end) }
+  local calls = 0
+  for class, object in pairs(objects) do
+    local methods = getmetatable(object).__index
+    for name, method in pairs(methods) do
+      for other_class, other in pairs(objects) do
+        if other_class ~= class then
+          t.argerror(method, other, 1)
+          calls = calls + 1
+        end
+      end
+      for i = 1, 7 do
+        t.argerror(method, others[i], 1)
+        calls = calls + 1
+      end
+      t.check(type(name) == "string")
+    end
+    t.argerror(getmetatable(object).__tostring, class == "mtmsg.buffer" and lst or objects["mtmsg.buffer"])
+  end
+  t.note(calls, "calls with a wrong self")
+  still_works(objects["mtmsg.buffer"])
+end
+
+function tests.lookups_with_odd_ids_and_names_never_crash()
+  for _, id in ipairs({ 0, -1, 2^53, -2^53, 2^62, -2^63 }) do
+    t.raises("unknown_object", mtmsg.buffer, id)
+    t.raises("unknown_object", mtmsg.listener, id)
+  end
+  for _, id in ipairs({ 1.5, 2^63, 2^64, nan, math.huge, -math.huge }) do
+    local ok, err = pcall(mtmsg.buffer, id)
+    t.check(not ok and (err:find("bad argument", 1, true) or err:find(mtmsg.error.unknown_object, 1, true) == 1),
+            "buffer(" .. tostring(id) .. "): " .. tostring(err))
+    ok, err = pcall(mtmsg.listener, id)
+    t.check(not ok and (err:find("bad argument", 1, true) or err:find(mtmsg.error.unknown_object, 1, true) == 1),
+            "listener(" .. tostring(id) .. "): " .. tostring(err))
+  end
+  -- a name with a zero byte is found only whole
+  local name = t.uname("zero") .. "\0tail"
+  local b = mtmsg.newbuffer(name)
+  t.eq(mtmsg.buffer(name):id(), b:id())
+  t.raises("unknown_object", mtmsg.buffer, (name:gsub("%z.*", "")))
+  t.raises("unknown_object", mtmsg.buffer, name .. "\0")
+  local empty = mtmsg.newlistener("")
+  t.eq(empty:name(), "")
+  t.raises("unknown_object", mtmsg.listener, t.uname("nobody") .. "\0")
+end
+
+function tests.module_functions_refuse_missing_and_wrong_arguments()
+  t.argerror(mtmsg.sleep)
+  t.argerror(mtmsg.sleep, {})
+  t.argerror(mtmsg.type)
+  t.argerror(mtmsg.newlistener, {})
+  t.argerror(mtmsg.newlistener, true)
+  t.argerror(mtmsg.newwriter, "big")
+  t.argerror(mtmsg.newwriter, 16, "fast")
+  t.argerror(mtmsg.newreader, "big")
+  t.argerror(mtmsg.newreader, 16, {})
+  t.argerror(mtmsg.newwriter, 16, nan)
+  t.argerror(mtmsg.newreader, nan)
+  -- negative sizes count as 0: a fixed writer of 0 bytes refuses any value
+  local w = mtmsg.newwriter(-5, 0)
+  t.raises("message_size", w.add, w, 1)
+  local r = mtmsg.newreader(-math.huge, 0)
+  local b = mtmsg.newbuffer()
+  b:addmsg(1)
+  t.raises("message_size", r.nextmsg, r, b, 0)
+  t.eq(b:msgcnt(), 1, "the message refused by the reader stays")
+  still_works(mtmsg.newbuffer())
+end
+
+function tests.notifier_refuses_bad_kinds_and_thresholds()
+  local b, target = mtmsg.newbuffer(), mtmsg.newbuffer()
+  t.argerror(b.notifier, b, target, "x")
+  t.argerror(b.notifier, b, target, ">=")
+  t.argerror(b.notifier, b, target, 62)
+  t.argerror(b.notifier, b, target, ">", "ten")
+  t.argerror(b.notifier, b, target, ">", {})
+  t.argerror(b.notifier, b, target, ">", nan)
+  t.argerror(b.notifier, b, target, ">", 1.5)
+  t.argerror(b.notifier, b, mtmsg.newlistener())
+  t.argerror(b.notifier, b, 7)
+  b:notifier(target, ">", -2^53)
+  b:notifier(target, "<", 2^53)
+  b:addmsg(1)
+  t.eq(target:msgcnt(), 1, "notified once")
+  b:clear()
+  still_works(b)
+end
+
+-- After close every operation through any reference raises object_closed;
+-- what does not touch the messages (id, name, abort, close again) works.
+function tests.every_operation_after_close()
+  local b = mtmsg.newbuffer("closed")
+  local other = mtmsg.buffer(b:id())
+  local w, r = mtmsg.newwriter(), mtmsg.newreader()
+  w:add(1)
+  b:close()
+  for _, ref in ipairs({ b, other }) do
+    t.raises("object_closed", ref.addmsg, ref, 1)
+    t.raises("object_closed", ref.setmsg, ref, 1)
+    t.raises("object_closed", t.wait_add, ref, 0, 1)
+    t.raises("object_closed", t.wait_add, ref, nil, 1)
+    t.raises("object_closed", ref.nextmsg, ref)
+    t.raises("object_closed", ref.nextmsg, ref, 0)
+    t.raises("object_closed", ref.msgcnt, ref)
+    t.raises("object_closed", ref.clear, ref)
+    t.raises("object_closed", ref.notifier, ref, mtmsg.newbuffer())
+    t.raises("object_closed", w.addmsg, w, ref)
+    t.raises("object_closed", w.setmsg, w, ref)
+    t.raises("object_closed", r.nextmsg, r, ref, 0)
+    t.eq(ref:id(), b:id())
+    t.eq(ref:name(), "closed")
+    ref:close()
+    ref:abort(); t.eq(ref:isabort(), true); ref:abort(false)
+    ref:nonblock(); t.eq(ref:isnonblock(), true)
+    t.check(tostring(ref):find("closed", 1, true), tostring(ref))
+  end
+  local lst = mtmsg.newlistener()
+  local lb = lst:newbuffer()
+  lb:addmsg("dropped")
+  lst:close()
+  t.raises("object_closed", lst.nextmsg, lst, 0)
+  t.raises("object_closed", lst.clear, lst)
+  t.raises("object_closed", lst.newbuffer, lst)
+  t.raises("object_closed", lb.addmsg, lb, 1)
+  t.raises("object_closed", lb.nextmsg, lb, 0)
+  t.raises("object_closed", r.nextmsg, r, lst, 0)
+  lst:close()
+  t.eq(w:addmsg(mtmsg.newbuffer()), true, "the writer kept its value")
+end
+
 function tests.message_of_a_million_values_never_crashes()
   if quick then t.skip("MTMSG_TEST_QUICK") end
   local n = 1000000
@@ -214,6 +353,29 @@ function tests.message_of_a_million_values_never_crashes()
   t.check(ok and first == 1 or type(first) == "string", tostring(first))
   b:clear()
   still_works(b)
+end
+
+function tests.message_too_long_for_one_call_stays_queued_with_message_size()
+  -- 5.1 and LuaJIT return at most about 8000 values, later versions a million
+  local n = (jit or _VERSION == "Lua 5.1") and 9000 or 1000000
+  if n > 9000 and quick then t.skip("MTMSG_TEST_QUICK") end
+  local w = mtmsg.newwriter()
+  local chunk = {}
+  for i = 1, 100 do chunk[i] = true end
+  for _ = 1, n / 100 do w:add(t.unpack(chunk, 1, 100)) end
+  local b = mtmsg.newbuffer()
+  t.eq(w:addmsg(b), true)
+  t.raises("message_size", b.nextmsg, b, 0)
+  t.eq(b:msgcnt(), 1, "the message stays queued")
+  local r = mtmsg.newreader()
+  t.eq(r:nextmsg(b, 0), true, "a reader takes it")
+  local count = 0
+  while true do
+    local got = select("#", r:next(1000))
+    if got == 0 then break end
+    count = count + got
+  end
+  t.eq(count, n, "in parts")
 end
 
 function tests.one_gigabyte_string_into_a_fixed_buffer_raises_message_size()
