@@ -236,8 +236,8 @@ const char *mtmsg_last_error(void);
 
 // The name of a status: `"mtmsg.error.object_closed"` for the error
 // names, `"ok"`, `"timeout"`, `"would_block"`, `"invalid_argument"`,
-// `"panic"` for the others.
-const char *mtmsg_status_name(enum mtmsg_status status);
+// `"panic"` for the others, `"unknown_status"` for any other number.
+const char *mtmsg_status_name(int32_t status);
 
 // Seconds since the epoch, sub-millisecond precision.
 double mtmsg_time(void);

@@ -349,9 +349,15 @@ impl Buffer {
     }
 
     /// Adds an empty message on behalf of a notifier; a full, closed or
-    /// aborted target simply misses the notification. The target's own
+    /// aborted target, or one without references, simply misses the
+    /// notification. The target's own
     /// notifiers do not fire, so notifier cycles cannot loop.
     pub(crate) fn notify(self: &Arc<Self>) {
+        if self.users.none() {
+            // Nobody can take from it any more: notifications would only
+            // pile up until the link goes.
+            return;
+        }
         let empty = Encoded { bytes: &[], count: 0 };
         let _ = self.push(&empty, PushMode::Add, false, None, false);
     }
@@ -368,7 +374,12 @@ impl Buffer {
             locked.check_usable()?;
             let (takers, room) = locked.condvars();
             let (state, waiters, listener) = locked.parts();
-            if reader.take_from(&mut state.queue, &|| self.describe())? {
+            let taken = reader.take_from(&mut state.queue, &|| self.describe()).inspect_err(|_| {
+                // This taker leaves the message queued: the wake-up it may
+                // have used goes to another one, who may take it.
+                wake_takers(takers, waiters);
+            })?;
+            if taken {
                 wake_room(room, waiters);
                 if let Some(listener) = listener {
                     if state.queue.is_empty() {

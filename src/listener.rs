@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::abort::is_aborted;
 use crate::buffer::{Buffer, BufferRef};
 use crate::error::{describe, Error, ErrorKind};
-use crate::home::{deadline, wake_room, Additions, Domain, Shared, SpinBudget};
+use crate::home::{deadline, wake_room, wake_takers, Additions, Domain, Shared, SpinBudget};
 use crate::sync::LockGuard;
 use crate::queue::Sizes;
 use crate::reader::Reader;
@@ -122,6 +122,9 @@ impl Listener {
                     Ok(taken) => debug_assert!(taken, "ready buffers hold messages"),
                     Err(e) => {
                         guard.data.ready.push_front(buffer);
+                        // The message stays: pass the wake-up this taker
+                        // may have used on to another one.
+                        wake_takers(&self.domain.takers, &guard.waiters);
                         return Err(e);
                     }
                 }

@@ -35,6 +35,11 @@ impl Users {
         false
     }
 
+    /// Whether no reference is left (the object is on its way out).
+    pub fn none(&self) -> bool {
+        self.0.load(Ordering::Relaxed) == 0
+    }
+
     /// Drops one reference; true when it was the last.
     pub fn release(&self) -> bool {
         if self.0.fetch_sub(1, Ordering::Release) == 1 {

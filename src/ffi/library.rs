@@ -21,27 +21,31 @@ pub extern "C" fn mtmsg_last_error() -> *const c_char {
 
 /// The name of a status: `"mtmsg.error.object_closed"` for the error
 /// names, `"ok"`, `"timeout"`, `"would_block"`, `"invalid_argument"`,
-/// `"panic"` for the others.
+/// `"panic"` for the others, `"unknown_status"` for any other number.
 #[no_mangle]
-pub extern "C" fn mtmsg_status_name(status: mtmsg_status) -> *const c_char {
-    use mtmsg_status::*;
-    let name: &'static str = match status {
-        MTMSG_OK => "ok\0",
-        MTMSG_TIMEOUT => "timeout\0",
-        MTMSG_WOULD_BLOCK => "would_block\0",
-        MTMSG_AMBIGUOUS_NAME => "mtmsg.error.ambiguous_name\0",
-        MTMSG_HAS_NOTIFIER => "mtmsg.error.has_notifier\0",
-        MTMSG_MESSAGE_SIZE => "mtmsg.error.message_size\0",
-        MTMSG_NO_BUFFERS => "mtmsg.error.no_buffers\0",
-        MTMSG_OBJECT_CLOSED => "mtmsg.error.object_closed\0",
-        MTMSG_OPERATION_ABORTED => "mtmsg.error.operation_aborted\0",
-        MTMSG_OUT_OF_MEMORY => "mtmsg.error.out_of_memory\0",
-        MTMSG_UNKNOWN_OBJECT => "mtmsg.error.unknown_object\0",
-        MTMSG_INVALID_ARGUMENT => "invalid_argument\0",
-        MTMSG_PANIC => "panic\0",
-    };
-    name.as_ptr() as *const c_char
+pub extern "C" fn mtmsg_status_name(status: i32) -> *const c_char {
+    // An int rather than the enum: C may pass any number, and a Rust enum
+    // holding a number it does not list is undefined behaviour.
+    let name = usize::try_from(status).ok().and_then(|i| STATUS_NAMES.get(i)).copied();
+    name.unwrap_or("unknown_status\0").as_ptr() as *const c_char
 }
+
+/// The names of the statuses, in the order of their numbers.
+const STATUS_NAMES: [&str; 13] = [
+    "ok\0",
+    "timeout\0",
+    "would_block\0",
+    "mtmsg.error.ambiguous_name\0",
+    "mtmsg.error.has_notifier\0",
+    "mtmsg.error.message_size\0",
+    "mtmsg.error.no_buffers\0",
+    "mtmsg.error.object_closed\0",
+    "mtmsg.error.operation_aborted\0",
+    "mtmsg.error.out_of_memory\0",
+    "mtmsg.error.unknown_object\0",
+    "invalid_argument\0",
+    "panic\0",
+];
 
 /// Seconds since the epoch, sub-millisecond precision.
 #[no_mangle]
@@ -78,4 +82,27 @@ pub extern "C" fn mtmsg_abort(flag: bool) -> mtmsg_status {
 #[no_mangle]
 pub extern "C" fn mtmsg_isabort() -> bool {
     crate::is_aborted()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use std::ffi::CStr;
+
+    fn name(status: i32) -> &'static str {
+        // SAFETY: mtmsg_status_name returns static NUL-terminated text.
+        unsafe { CStr::from_ptr(mtmsg_status_name(status)) }.to_str().unwrap()
+    }
+
+    #[test]
+    fn status_names_follow_the_status_numbers() {
+        use ErrorKind::*;
+        for kind in [AmbiguousName, HasNotifier, MessageSize, NoBuffers, ObjectClosed, OperationAborted, OutOfMemory, UnknownObject, InvalidArgument] {
+            assert_eq!(name(mtmsg_status::from(kind) as i32), kind.name());
+        }
+        assert_eq!(name(mtmsg_status::MTMSG_PANIC as i32), "panic");
+        assert_eq!(name(-1), "unknown_status");
+        assert_eq!(name(13), "unknown_status");
+    }
 }
