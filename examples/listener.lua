@@ -13,8 +13,17 @@ b1:addmsg("m3")
 b2:setmsg("m4")   -- b2 holds m4 instead of m2, still behind b1
 b1:addmsg("m5")
 
-print(listener:nextmsg())  --> m1  (b1 goes to the back: b2 b1)
-print(listener:nextmsg())  --> m4  (b2 is empty now: b1)
-print(listener:nextmsg())  --> m3
-print(listener:nextmsg())  --> m5
-print(listener:nextmsg(0)) --> (nothing: no message within timeout 0)
+-- Prints each message taken and checks it is the one expected.
+local function expect(want, ...)
+  print(...)
+  local got = table.concat({ ... }, " ")
+  if got ~= want then
+    error("expected '" .. want .. "', got '" .. got .. "'")
+  end
+end
+
+expect("m1", listener:nextmsg())  --> m1  (b1 goes to the back: b2 b1)
+expect("m4", listener:nextmsg())  --> m4  (b2 is empty now: b1)
+expect("m3", listener:nextmsg())  --> m3
+expect("m5", listener:nextmsg())  --> m5
+expect("",   listener:nextmsg(0)) --> (nothing: no message within timeout 0)

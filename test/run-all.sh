@@ -7,7 +7,11 @@
 #   cargo test --release          counts from its "test result:" lines
 #   build/c/NAME for test/c/*.c   each prints its own "N passed, N failed"
 #   test/lua/run.lua              under build/lua<v>/mtlua, v in LUA_VERSIONS,
-#                                 and under the stock LuaJIT interpreter
+#                                 under the stock LuaJIT interpreter, and
+#                                 under the operating system's interpreters
+#                                 (STOCK_VERSIONS), skipped where not installed
+#   make example                  the examples, each checking its result
+#   test/install.sh               make install, pkg-config, the rockspec
 #
 # Each suite's pieces are built first with make, so that a piece that does not
 # build counts as one failure and the other suites still run. A suite that
@@ -15,6 +19,7 @@
 # no result line also counts as one failure. Logs: build/test-logs/.
 #
 # Environment: MAKE (make), LUA_VERSIONS ("5.1 5.2 5.3 5.4 5.5 jit"),
+# STOCK_VERSIONS ("5.1 5.2 5.3 5.4 jit"),
 # MTMSG_SUITE_TIMEOUT (seconds per suite, 600), MTMSG_CARGO_TIMEOUT (1200).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +40,12 @@ record() {
     total_passed=$((total_passed + $2))
     total_failed=$((total_failed + $3))
     summary+=("$(printf '  %-26s %5d passed, %d failed%s' "$1" "$2" "$3" "${4:+  ($4)}")")
+}
+
+# skip NAME REASON: a suite that cannot run on this machine, named in the summary.
+skip() {
+    echo "== $1: skipped: $2"
+    summary+=("$(printf '  %-26s skipped: %s' "$1" "$2")")
 }
 
 # build NAME MAKE-TARGET...: false (and one failure recorded) when it does not build.
@@ -110,6 +121,27 @@ stock_luajit=build/luajit/luajit-build/src/luajit
 if [ -x "$stock_luajit" ] && [ -e build/luajit/mtmsg.so ]; then
     LUA_CPATH='build/luajit/?.so;;' run_suite "luajit-stock" plain "$suite_timeout" "$stock_luajit" test/lua/run.lua
 fi
+
+# The suite in the operating system's interpreters (lua5.1 ... lua5.4,
+# luajit), with the module and the thread module built against their headers
+# (make stock-VERSION); one not installed is skipped, and named in the summary.
+for version in ${STOCK_VERSIONS:-5.1 5.2 5.3 5.4 jit}; do
+    name=stock-lua$version
+    if ! interpreter=$(tools/find-lua.sh interpreter "$version" 2>&1); then
+        skip "$name" "$interpreter"
+    elif ! headers=$(tools/find-lua.sh cflags "$version" 2>&1); then
+        skip "$name" "$headers"
+    else
+        build "$name" "stock-$version" &&
+            run_suite "$name" plain "$suite_timeout" env -u LUA_CPATH_5_2 -u LUA_CPATH_5_3 -u LUA_CPATH_5_4 \
+                LUA_CPATH="build/$name/?.so;;" "$interpreter" test/lua/run.lua
+    fi
+done
+
+# What users install and run (issue 7): the examples, each checking its
+# result, and make install, pkg-config, the rockspec (test/install.sh).
+build examples example-programs && run_suite examples plain "$suite_timeout" "$make_command" --no-print-directory example
+run_suite install plain "$suite_timeout" env MAKE="$make_command" bash test/install.sh
 
 echo
 echo "== summary"

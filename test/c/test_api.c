@@ -1,7 +1,9 @@
 /* The C API of mtmsg in one thread (and a few helper threads): everything
  * the Lua API can do, through include/mtmsg.h alone. */
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "check.h"
@@ -56,6 +58,29 @@ static void status_names_are_the_error_names(void)
     CHECK(strcmp(mtmsg_status_name(MTMSG_WOULD_BLOCK), "would_block") == 0);
     CHECK(strstr(mtmsg_status_name(MTMSG_INVALID_ARGUMENT), "invalid_argument") != NULL);
     CHECK(strstr(mtmsg_status_name(MTMSG_PANIC), "panic") != NULL);
+}
+
+/* C may pass any int where the header says mtmsg_status: a value no status
+ * has gets a name too, never a crash. Checked in a child process, so that
+ * a crash fails this test alone. */
+static void unknown_status_values_have_a_name(void)
+{
+    fflush(stdout);
+    pid_t child = fork();
+    CHECK(child >= 0);
+    if (child == 0) {
+        int bad = 0;
+        int values[] = { -1, 13, 14, 99, 1000000 };
+        for (size_t i = 0; i < COUNT_OF(values); i++) {
+            const char *name = mtmsg_status_name((mtmsg_status)values[i]);
+            if (name == NULL || strlen(name) > 64) bad++;
+        }
+        _exit(bad == 0 ? 0 : 1);
+    }
+    int status = 0;
+    CHECK(waitpid(child, &status, 0) == child);
+    CHECK(!WIFSIGNALED(status)); /* it crashed */
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 static void time_is_seconds_since_the_epoch(void)
@@ -729,6 +754,47 @@ static void notifier_added_and_removed_with_thresholds(void)
     mtmsg_buffer_release(b);
 }
 
+/* Resident memory in bytes (Linux), 0 when unknown. */
+static size_t resident_bytes(void)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f == NULL) return 0;
+    if (fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    fclose(f);
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* A notifier link does not keep its target alive; once the target's last
+ * reference is gone nobody can take what the link would add to it, so the
+ * notifications must stop instead of piling up for as long as the source
+ * lives. */
+static void notifications_to_a_collected_buffer_do_not_pile_up(void)
+{
+    NEW_BUFFER(b);
+    NEW_READER(r);
+    mtmsg_buffer *target = NULL;
+    CHECK_OK(mtmsg_buffer_new(NULL, 0, 16, 16, 2.0, &target));
+    CHECK_OK(mtmsg_buffer_notifier(b, target, MTMSG_NOTIFY_ADDED, NULL));
+    CHECK_OK(mtmsg_buffer_notifier(b, target, MTMSG_NOTIFY_REMOVED, NULL));
+    mtmsg_buffer_release(target); /* collected: unreachable from now on */
+    mtmsg_value v = mv_int(1);
+    for (int i = 0; i < 1000; i++) { /* warm up */
+        CHECK_OK(mtmsg_buffer_addmsg(b, &v, 1));
+        CHECK_OK(mtmsg_buffer_nextmsg(b, r, 0));
+    }
+    size_t before = resident_bytes();
+    for (int i = 0; i < 2000000; i++) { /* 4 million notifications, 2 bytes each */
+        CHECK_OK(mtmsg_buffer_addmsg(b, &v, 1));
+        CHECK_OK(mtmsg_buffer_nextmsg(b, r, 0));
+    }
+    size_t after = resident_bytes();
+    printf("  # resident memory grew by %zu KiB\n", after > before ? (after - before) / 1024 : 0);
+    CHECK(after < before + (2u << 20));
+    mtmsg_reader_release(r);
+    mtmsg_buffer_release(b);
+}
+
 /* ---- writers and readers ---- */
 
 static void writer_in_pieces_equals_addmsg(void)
@@ -998,12 +1064,103 @@ static void null_pointers_give_invalid_argument_everywhere(void)
     mtmsg_buffer_release(b);
 }
 
+/* Lengths of zero and SIZE_MAX, infinite and tiny numbers: a status every
+ * time, never a crash, and the objects keep working. */
+static void zero_and_huge_lengths_and_infinite_numbers(void)
+{
+    NEW_READER(r);
+    mtmsg_buffer *b = NULL, *found = NULL;
+    mtmsg_value v = mv_int(7), out[2];
+    size_t got = 9, count = 9;
+
+    /* a NULL name is no name, whatever its length */
+    CHECK_OK(mtmsg_buffer_new(NULL, SIZE_MAX, 16, 64, INFINITY, &b));
+    const char *name = "x";
+    size_t name_len = 9;
+    CHECK_OK(mtmsg_buffer_name(b, &name, &name_len));
+    CHECK(name == NULL && name_len == 0);
+    for (int i = 0; i < 100; i++) CHECK_OK(mtmsg_buffer_addmsg(b, &v, 1)); /* grows by an infinite factor */
+    CHECK_OK(mtmsg_buffer_clear(b));
+    mtmsg_buffer_release(b);
+    CHECK_OK(mtmsg_buffer_new(NULL, 0, 16, 16, -INFINITY, &b)); /* grows by what is needed */
+    for (int i = 0; i < 100; i++) CHECK_OK(mtmsg_buffer_addmsg(b, &v, 1));
+    CHECK_OK(mtmsg_buffer_msgcnt(b, &count));
+    CHECK(count == 100);
+    CHECK_OK(mtmsg_buffer_clear(b));
+
+    /* zero values: an empty message; NULL values for none is fine */
+    CHECK_OK(mtmsg_buffer_addmsg(b, NULL, 0));
+    CHECK_STATUS(mtmsg_buffer_addmsg(b, NULL, SIZE_MAX), MTMSG_INVALID_ARGUMENT);
+    mtmsg_value huge_string = mv_str(NULL, SIZE_MAX);
+    CHECK_STATUS(mtmsg_buffer_addmsg(b, &huge_string, 1), MTMSG_INVALID_ARGUMENT);
+    CHECK_OK(mtmsg_buffer_msgcnt(b, &count));
+    CHECK(count == 1);
+    CHECK_OK(mtmsg_buffer_nextmsg(b, r, INFINITY));
+    CHECK_OK(mtmsg_reader_next(r, NULL, 0, &got));
+    CHECK(got == 0);
+    CHECK_OK(mtmsg_reader_next(r, out, SIZE_MAX, &got)); /* max beyond the message: what is there */
+    CHECK(got == 0);
+
+    /* infinite and huge timeouts take a queued message at once */
+    double timeouts[] = { INFINITY, -INFINITY, 1e300, -1e300, 1e-300, DBL_MIN };
+    for (size_t i = 0; i < COUNT_OF(timeouts); i++) {
+        CHECK_OK(mtmsg_buffer_addmsg(b, &v, 1));
+        CHECK_OK(take_message(b, r, timeouts[i], out, 2, &got));
+        CHECK(got == 1 && mv_same(&out[0], &v));
+        CHECK_OK(mtmsg_buffer_addmsg_wait(b, &v, 1, timeouts[i]));
+        CHECK_OK(mtmsg_buffer_clear(b));
+    }
+    CHECK_STATUS(mtmsg_buffer_nextmsg(b, r, 1e-300), MTMSG_TIMEOUT);
+    CHECK_OK(mtmsg_sleep(-INFINITY));
+    CHECK_OK(mtmsg_sleep(1e-300));
+
+    /* thresholds at the ends of int64 */
+    int64_t lowest = INT64_MIN, highest = INT64_MAX;
+    CHECK_OK(mtmsg_buffer_notifier(b, b, MTMSG_NOTIFY_ADDED, &lowest));
+    CHECK_OK(mtmsg_buffer_notifier(b, b, MTMSG_NOTIFY_REMOVED, &highest));
+    CHECK_OK(mtmsg_buffer_addmsg(b, &v, 1)); /* and the notification to itself */
+    CHECK_OK(mtmsg_buffer_msgcnt(b, &count));
+    CHECK(count == 2);
+    CHECK_OK(mtmsg_buffer_notifier(b, NULL, MTMSG_NOTIFY_ADDED, NULL));
+    CHECK_OK(mtmsg_buffer_notifier(b, NULL, MTMSG_NOTIFY_REMOVED, NULL));
+    CHECK_OK(mtmsg_buffer_clear(b));
+
+    /* ids no object has; the empty name; a zero-length name at NULL */
+    CHECK_STATUS(mtmsg_buffer_find_id(0, &found), MTMSG_UNKNOWN_OBJECT);
+    CHECK_STATUS(mtmsg_buffer_find_id(UINT64_MAX, &found), MTMSG_UNKNOWN_OBJECT);
+    mtmsg_listener *lf = NULL;
+    CHECK_STATUS(mtmsg_listener_find_id(UINT64_MAX, &lf), MTMSG_UNKNOWN_OBJECT);
+    mtmsg_status s = mtmsg_buffer_find_name(NULL, 0, &found);
+    CHECK(s == MTMSG_UNKNOWN_OBJECT || s == MTMSG_AMBIGUOUS_NAME || s == MTMSG_OK);
+    if (s == MTMSG_OK) mtmsg_buffer_release(found);
+
+    /* sizes of zero: a fixed buffer and a fixed reader that hold nothing */
+    mtmsg_buffer *none = NULL;
+    mtmsg_reader *zero_reader = NULL;
+    CHECK_OK(mtmsg_buffer_new(NULL, 0, 0, 0, 0.0, &none));
+    CHECK_STATUS(mtmsg_buffer_addmsg(none, NULL, 0), MTMSG_MESSAGE_SIZE);
+    CHECK_OK(mtmsg_reader_new(0, 0.0, &zero_reader));
+    CHECK_OK(mtmsg_buffer_addmsg(b, &v, 1));
+    CHECK_STATUS(mtmsg_buffer_nextmsg(b, zero_reader, 0), MTMSG_MESSAGE_SIZE);
+    CHECK_OK(mtmsg_buffer_msgcnt(b, &count));
+    CHECK(count == 1); /* the message stays */
+    CHECK_OK(take_message(b, r, 0, out, 2, &got));
+    CHECK(got == 1 && mv_same(&out[0], &v));
+    mtmsg_reader_release(zero_reader);
+    mtmsg_buffer_release(none);
+    mtmsg_buffer_release(b);
+    mtmsg_reader_release(r);
+}
+
 /* ---- last error per thread ---- */
 
+/* Copies the text: it lives in the thread's own storage, freed when the
+ * thread ends. */
 static void *fresh_thread_last_error(void *arg)
 {
-    const char **result = arg;
-    *result = mtmsg_last_error();
+    char *result = arg;
+    const char *text = mtmsg_last_error();
+    snprintf(result, 64, "%s", text ? text : "(NULL)");
     return NULL;
 }
 
@@ -1011,11 +1168,11 @@ static void last_error_belongs_to_the_calling_thread(void)
 {
     mtmsg_buffer *none = NULL;
     CHECK_STATUS(mtmsg_buffer_find_name("c.api.none", 10, &none), MTMSG_UNKNOWN_OBJECT);
-    const char *seen = "unset";
+    char seen[64] = "unset";
     pthread_t thread;
-    CHECK(pthread_create(&thread, NULL, fresh_thread_last_error, &seen) == 0);
+    CHECK(pthread_create(&thread, NULL, fresh_thread_last_error, seen) == 0);
     CHECK(pthread_join(thread, NULL) == 0);
-    CHECK(seen != NULL && seen[0] == '\0');
+    CHECK(seen[0] == '\0');
     CHECK(starts_with(mtmsg_last_error(), "mtmsg.error.unknown_object"));
 }
 
@@ -1023,6 +1180,7 @@ int main(int argc, char **argv)
 {
     RUN(version_is_major_minor_patch);
     RUN(status_names_are_the_error_names);
+    RUN(unknown_status_values_have_a_name);
     RUN(time_is_seconds_since_the_epoch);
     RUN(sleep_suspends_for_the_given_seconds);
     RUN(buffer_is_found_by_id_and_by_name);
@@ -1051,11 +1209,13 @@ int main(int argc, char **argv)
     RUN(nonblock_belongs_to_the_handle);
     RUN(clear_and_msgcnt);
     RUN(notifier_added_and_removed_with_thresholds);
+    RUN(notifications_to_a_collected_buffer_do_not_pile_up);
     RUN(writer_in_pieces_equals_addmsg);
     RUN(writer_setmsg_clear_and_full_buffer);
     RUN(reader_next_beyond_the_end_gives_what_is_left);
     RUN(invalid_values_are_refused_and_nothing_is_added);
     RUN(null_pointers_give_invalid_argument_everywhere);
+    RUN(zero_and_huge_lengths_and_infinite_numbers);
     RUN(last_error_belongs_to_the_calling_thread);
     return check_summary();
 }

@@ -1,6 +1,8 @@
 /* The C API across threads: a million messages from one thread to another
  * with nothing lost, duplicated or reordered, and blocked threads woken by
- * messages, room, close and abort. */
+ * messages, room, close and abort.
+ *
+ * MTMSG_TEST_QUICK=1 passes a fiftieth of the messages (for valgrind). */
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -87,11 +89,18 @@ static void pass_messages(int64_t count, mtmsg_buffer *buffer, bool bounded)
     CHECK(left == 0);
 }
 
+/* MTMSG_TEST_QUICK=1 (for valgrind runs): a fiftieth of the messages. */
+static int64_t scaled(int64_t count)
+{
+    const char *quick = getenv("MTMSG_TEST_QUICK");
+    return quick && quick[0] != '\0' && strcmp(quick, "0") != 0 ? count / 50 : count;
+}
+
 static void two_threads_pass_a_million_messages_in_order(void)
 {
     mtmsg_buffer *b = NULL;
     CHECK_OK(mtmsg_buffer_new(NULL, 0, MTMSG_DEFAULT_SIZE1, MTMSG_DEFAULT_SIZE2, MTMSG_DEFAULT_GROW, &b));
-    pass_messages(1000000, b, false);
+    pass_messages(scaled(1000000), b, false);
     mtmsg_buffer_release(b);
 }
 
@@ -99,7 +108,7 @@ static void bounded_producer_waits_for_room_and_loses_nothing(void)
 {
     mtmsg_buffer *b = NULL;
     CHECK_OK(mtmsg_buffer_new(NULL, 0, 64, 4096, 0.0, &b));
-    pass_messages(200000, b, true);
+    pass_messages(scaled(200000), b, true);
     mtmsg_buffer_release(b);
 }
 
@@ -242,6 +251,86 @@ static void wait_for_room_wakes_on_close(void) { wake_case(IN_WAIT_FOR_ROOM, BY_
 static void wait_for_room_wakes_on_buffer_abort(void) { wake_case(IN_WAIT_FOR_ROOM, BY_ABORT); }
 static void wait_for_room_wakes_on_global_abort(void) { wake_case(IN_WAIT_FOR_ROOM, BY_GLOBAL_ABORT); }
 
+/* ---- a taker that cannot take the message passes the wake-up on ---- */
+
+typedef struct {
+    mtmsg_buffer *buffer;     /* the thread's own handles; one of them set */
+    mtmsg_listener *listener;
+    size_t reader_size;
+    double reader_grow;
+    double timeout;
+    atomic_int ready;
+    mtmsg_status status;
+    double woke;
+} taker;
+
+static void *take_once(void *arg)
+{
+    taker *t = arg;
+    mtmsg_reader *r = NULL;
+    t->status = mtmsg_reader_new(t->reader_size, t->reader_grow, &r);
+    atomic_store(&t->ready, 1);
+    if (t->status != MTMSG_OK) return NULL;
+    t->status = t->listener ? mtmsg_listener_nextmsg(t->listener, r, t->timeout)
+                            : mtmsg_buffer_nextmsg(t->buffer, r, t->timeout);
+    t->woke = mtmsg_time();
+    mtmsg_reader_release(r);
+    return NULL;
+}
+
+/* Two takers sleep: first one whose fixed-size reader is too small for the
+ * message to come (it gets message_size and the message stays), then one
+ * that can take it. Adding the message wakes one taker; if that is the
+ * first, the message must not be left in the buffer while the second
+ * sleeps on until its timeout. */
+static void refused_message_wakes_another_taker(bool on_listener)
+{
+    mtmsg_listener *listener = NULL;
+    mtmsg_buffer *buffer = NULL;
+    taker small = { .reader_size = 8, .reader_grow = 0.0, .timeout = MTMSG_FOREVER };
+    taker big = { .reader_size = 64, .reader_grow = 2.0, .timeout = 3.0 };
+    if (on_listener) {
+        CHECK_OK(mtmsg_listener_new(NULL, 0, &listener));
+        CHECK_OK(mtmsg_listener_newbuffer(listener, NULL, 0, 128, 1024, 2.0, &buffer));
+        CHECK_OK(mtmsg_listener_clone(listener, &small.listener));
+        CHECK_OK(mtmsg_listener_clone(listener, &big.listener));
+    } else {
+        CHECK_OK(mtmsg_buffer_new(NULL, 0, 128, 1024, 2.0, &buffer));
+        CHECK_OK(mtmsg_buffer_clone(buffer, &small.buffer));
+        CHECK_OK(mtmsg_buffer_clone(buffer, &big.buffer));
+    }
+    pthread_t threads[2];
+    CHECK(pthread_create(&threads[0], NULL, take_once, &small) == 0);
+    while (!atomic_load(&small.ready)) mtmsg_sleep(0.001);
+    mtmsg_sleep(0.1); /* asleep first */
+    CHECK(pthread_create(&threads[1], NULL, take_once, &big) == 0);
+    while (!atomic_load(&big.ready)) mtmsg_sleep(0.001);
+    mtmsg_sleep(0.1);
+    char text[100];
+    memset(text, 'x', sizeof text);
+    mtmsg_value v = mv_str(text, sizeof text);
+    double start = mtmsg_time();
+    CHECK_OK(mtmsg_buffer_addmsg(buffer, &v, 1));
+    pthread_join(threads[1], NULL);
+    /* the small one may still sleep (the big one was woken first): close wakes it */
+    if (on_listener) mtmsg_listener_close(listener);
+    else mtmsg_buffer_close(buffer);
+    pthread_join(threads[0], NULL);
+    printf("  # the taker that can take it woke after %.4f s\n", big.woke - start);
+    mtmsg_buffer_release(small.buffer);
+    mtmsg_buffer_release(big.buffer);
+    mtmsg_listener_release(small.listener);
+    mtmsg_listener_release(big.listener);
+    mtmsg_buffer_release(buffer);
+    mtmsg_listener_release(listener);
+    CHECK_OK(big.status);
+    CHECK(big.woke - start < WAKE_LIMIT);
+    CHECK(small.status == MTMSG_MESSAGE_SIZE || small.status == MTMSG_OBJECT_CLOSED);
+}
+
+static void buffer_message_refused_by_one_taker_wakes_another(void) { refused_message_wakes_another_taker(false); }
+static void listener_message_refused_by_one_taker_wakes_another(void) { refused_message_wakes_another_taker(true); }
+
 /* ---- closing and releasing while other threads work ---- */
 
 typedef struct {
@@ -354,6 +443,8 @@ int main(int argc, char **argv)
     RUN(wait_for_room_wakes_on_close);
     RUN(wait_for_room_wakes_on_buffer_abort);
     RUN(wait_for_room_wakes_on_global_abort);
+    RUN(buffer_message_refused_by_one_taker_wakes_another);
+    RUN(listener_message_refused_by_one_taker_wakes_another);
     RUN(closing_while_another_thread_adds_is_safe);
     RUN(closing_while_the_last_other_reference_goes_is_safe);
     RUN(buffer_lives_while_a_waiting_thread_holds_a_handle);

@@ -211,6 +211,9 @@ static int append_to_dump(lua_State *L, const void *bytes, size_t size, void *da
 {
     host_thread *thread = (host_thread *)data;
     (void)L;
+    if (size == 0) { /* Lua 5.5 ends a dump with (NULL, 0): memcpy may not see a NULL */
+        return 0;
+    }
     if (size > thread->dump_capacity - thread->dump_length) {
         size_t capacity = thread->dump_capacity > 0 ? thread->dump_capacity : 512;
         char *grown;

@@ -20,6 +20,7 @@ local files = {
   "test_threads",
   "test_versions",
   "test_errors",
+  "test_stress",
 }
 
 local dir = (arg and arg[0] or ""):match("^(.*)[/\\][^/\\]*$") or "."
