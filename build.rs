@@ -14,6 +14,8 @@ fn main() {
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=include/mtmsg.h");
     println!("cargo:rerun-if-env-changed=MTMSG_UPDATE_HEADER");
+    // `--cfg mtmsg_valgrind`: the locks annotate themselves for drd (src/sync.rs).
+    println!("cargo::rustc-check-cfg=cfg(mtmsg_valgrind)");
     // One libmtmsg per process: the Lua module and a C host that both link
     // it find the same file by this name, and so share one registry.
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libmtmsg.so.0");
