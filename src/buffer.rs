@@ -350,8 +350,8 @@ impl Buffer {
 
     /// Adds an empty message on behalf of a notifier; a full, closed or
     /// aborted target, or one without references, simply misses the
-    /// notification. The target's own
-    /// notifiers do not fire, so notifier cycles cannot loop.
+    /// notification. The target's own notifiers do not fire, so notifier
+    /// cycles cannot loop.
     pub(crate) fn notify(self: &Arc<Self>) {
         if self.users.none() {
             // Nobody can take from it any more: notifications would only
@@ -400,7 +400,7 @@ impl Buffer {
             if !budget.used_up() {
                 let seen = self.additions().seen();
                 drop(locked);
-                self.additions().spin_for_change(seen, &mut budget);
+                self.additions().spin_for_change(seen, &mut budget, deadline);
                 locked = self.lock(false).expect("blocking lock");
                 continue;
             }

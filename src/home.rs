@@ -70,10 +70,14 @@ impl Additions {
     }
 
     /// Spins (without the lock) until an addition after `seen` shows up,
-    /// within the spinning time `budget` of one wait; false when the
-    /// budget is used up and the taker should sleep.
-    pub fn spin_for_change(&self, seen: u32, budget: &mut SpinBudget) -> bool {
-        let until = *budget.0.get_or_insert_with(|| Instant::now() + SPIN_LIMIT);
+    /// within the spinning time `budget` of one wait, which ends at the
+    /// wait's `deadline` if that comes sooner; false when the budget is
+    /// used up and the taker should sleep.
+    pub fn spin_for_change(&self, seen: u32, budget: &mut SpinBudget, deadline: Option<Instant>) -> bool {
+        let until = *budget.0.get_or_insert_with(|| {
+            let spin_end = Instant::now() + SPIN_LIMIT;
+            deadline.map_or(spin_end, |d| d.min(spin_end))
+        });
         let left = until.saturating_duration_since(Instant::now());
         !left.is_zero() && spin_while(left, || self.0.load(Ordering::Acquire) == seen)
     }

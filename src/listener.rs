@@ -150,7 +150,7 @@ impl Listener {
             if !budget.used_up() {
                 let seen = self.additions.seen();
                 drop(guard);
-                self.additions.spin_for_change(seen, &mut budget);
+                self.additions.spin_for_change(seen, &mut budget, deadline);
                 guard = self.domain.lock();
                 continue;
             }
