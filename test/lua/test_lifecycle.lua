@@ -252,15 +252,6 @@ end
 
 -- Waiting for room
 
-local function full_buffer()
-  local b = mtmsg.newbuffer(64, 64, 0)
-  for _ = 1, 100 do
-    if not b:addmsg("fill it up") then break end
-  end
-  t.eq(b:addmsg("fill it up"), false, "the buffer is full")
-  return b
-end
-
 function tests.wait_add_returns_true_at_once_when_there_is_room()
   local b = mtmsg.newbuffer(64, 64, 0)
   local start = mtmsg.time()
@@ -273,7 +264,7 @@ function tests.wait_add_returns_true_at_once_when_there_is_room()
 end
 
 function tests.wait_add_returns_false_after_the_timeout_when_full()
-  local b = full_buffer()
+  local b = t.full_fixed_buffer()
   local start = mtmsg.time()
   t.eq(t.wait_add(b, 0.2, "fill it up"), false)
   local took = t.elapsed_since(start)

@@ -126,15 +126,6 @@ local function block_in(kind, id, ready_id, wait_add)
   return ok, tostring(err), mtmsg.time()
 end
 
-local function full_fixed_buffer()
-  local b = mtmsg.newbuffer(64, 64, 0)
-  for _ = 1, 100 do
-    if not b:addmsg("fill it up") then break end
-  end
-  t.eq(b:addmsg("fill it up"), false, "the buffer is full")
-  return b
-end
-
 local function blocked_object(kind)
   if kind == "buffer" then
     local b = mtmsg.newbuffer("blocked")
@@ -143,7 +134,7 @@ local function blocked_object(kind)
     local lst = mtmsg.newlistener("blocked")
     return lst, lst:newbuffer()
   elseif kind == "wait_add" then
-    local b = full_fixed_buffer()
+    local b = t.full_fixed_buffer()
     return b, b
   end
 end
@@ -212,7 +203,7 @@ local function wait_for_room(id, ready_id, wait_add)
 end
 
 function tests.thread_waiting_for_room_adds_when_another_thread_takes_a_message()
-  local b, ready = full_fixed_buffer(), mtmsg.newbuffer()
+  local b, ready = t.full_fixed_buffer(), mtmsg.newbuffer()
   local count = b:msgcnt()
   local thread = t.start(wait_for_room, b:id(), ready:id(), t.WAIT_ADD)
   ready:nextmsg(10)

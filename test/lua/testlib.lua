@@ -173,4 +173,14 @@ end
 -- The time limit for "woken within 100 ms": generous, this machine is noisy.
 t.WAKE_LIMIT = 0.5
 
+-- A fixed-size buffer with no room left for another "fill it up".
+function t.full_fixed_buffer()
+  local b = mtmsg.newbuffer(64, 64, 0)
+  for _ = 1, 100 do
+    if not b:addmsg("fill it up") then break end
+  end
+  t.eq(b:addmsg("fill it up"), false, "the buffer is full")
+  return b
+end
+
 return t
