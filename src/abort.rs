@@ -6,12 +6,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::error::{Error, ErrorKind};
 use crate::home::deadline;
 use crate::registry;
-use crate::sync::{Lock, Signal};
+use crate::sync::Signal;
 
 static ABORTED: AtomicBool = AtomicBool::new(false);
 
 /// Threads in [`sleep`] wait here, so an abort can wake them.
-static SLEEPERS: Lock<()> = Lock::new(());
 static SLEEPERS_WAKE: Signal = Signal::new();
 
 /// Whether everything is aborted.
@@ -26,7 +25,6 @@ pub fn abort_all(flag: bool) {
     ABORTED.store(flag, Ordering::SeqCst);
     if flag {
         registry::wake_everyone();
-        let _guard = SLEEPERS.lock();
         SLEEPERS_WAKE.notify_all();
     }
 }
@@ -40,14 +38,12 @@ fn aborted() -> Error {
 /// aborted.
 pub fn sleep(duration: Option<Duration>) -> Result<(), Error> {
     let deadline = deadline(duration);
-    let mut guard = SLEEPERS.lock();
     loop {
+        let ticket = SLEEPERS_WAKE.prepare();
         if is_aborted() {
             return Err(aborted());
         }
-        let (relocked, expired) = SLEEPERS_WAKE.wait_until(guard, deadline);
-        guard = relocked;
-        if expired {
+        if ticket.sleep(deadline) {
             return if is_aborted() { Err(aborted()) } else { Ok(()) };
         }
     }

@@ -1,85 +1,60 @@
-//! Buffers: a queue of messages, its lock domain, and the references that
-//! keep it alive.
+//! Buffers: a queue of messages, the locks around it, and the references
+//! that keep it alive.
 
 use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::abort::{self, is_aborted};
 use crate::error::{describe, Error, ErrorKind};
-use crate::home::{deadline, wake_room, wake_takers, Additions, Domain, Shared, SpinBudget, Waiters};
-use crate::sync::{LockGuard, Signal};
+use crate::home::{deadline, Additions, SpinBudget};
 use crate::listener::{Listener, ListenerRef, ListenerState};
-use crate::queue::{MessageQueue, Ready, Sizes, LINK_ABOVE};
+use crate::queue::{self, Drain, Feed, MessageQueue, Ready};
 use crate::reader::Reader;
 use crate::reference::{Object, Ref};
 use crate::registry::{self, Name, Registered, Users};
+use crate::sizes::Sizes;
+use crate::sync::{LockGuard, Signal};
 use crate::value::{AsValue, Body, Encoded, Values};
 use crate::Progress;
 
 /// A message buffer: process-wide, found by id or name, shared by every
 /// thread that holds a [`BufferRef`] to it.
 ///
-/// The field order is fixed (`repr(C)`) to keep `additions`, which waiting
-/// threads spin on, a cache line away from the lock and the queue state
-/// at the end, which producer and consumer write.
-#[repr(C)]
+/// Everything a producer and a consumer both read for every message is
+/// here and rarely written; what each of them writes is in the queue's
+/// core, on cache lines of its own (see `queue.rs`).
 pub struct Buffer {
-    /// The additions of a standalone buffer (a listener's buffers use the
-    /// listener's).
-    additions: Additions,
     id: u64,
     name: Name,
     /// References held by users (handles, Lua objects, notifier links).
     /// At zero the buffer leaves the registry; its memory may live on a
     /// little while a listener still delivers its messages.
     users: Users,
-    /// Guarded by the home's lock: touched only through [`Locked`].
-    state: UnsafeCell<BufferState>,
-    home: Home,
+    /// The listener serving this buffer, whose lock is taken before the
+    /// queue's.
+    listener: Option<Arc<Listener>>,
+    /// Written with both ends of the queue locked; read with either.
+    closed: AtomicBool,
+    aborted: AtomicBool,
+    /// No longer counted among its listener's live buffers.
+    retired: AtomicBool,
+    /// Whether the buffer is in its listener's queue of buffers with
+    /// messages. Changed under the listener's lock only; producers, which
+    /// add without that lock, read it to see whether they must take it.
+    in_ready: AtomicBool,
+    /// Rare, so kept out of line. Written with both ends of the queue
+    /// locked, read with either.
+    notifiers: UnsafeCell<Option<Box<Notifiers>>>,
+    queue: MessageQueue,
 }
 
-// SAFETY: `state` is only reached through `Locked`, which holds the lock of
-// the buffer's home; everything else is immutable or atomic.
+// SAFETY: `notifiers` is written only with both ends of the queue locked
+// and read only with one of them locked (see `Held`); everything else is
+// immutable, atomic or locked.
 unsafe impl Sync for Buffer {}
 unsafe impl Send for Buffer {}
-
-enum Home {
-    Own(Domain<()>),
-    Listener(Arc<Listener>),
-}
-
-pub(crate) struct BufferState {
-    pub queue: MessageQueue,
-    pub closed: bool,
-    pub aborted: bool,
-    /// Whether the buffer is in its listener's queue of buffers with
-    /// messages (always equal to "has messages" for listener buffers).
-    pub in_ready: bool,
-    /// No longer counted among its listener's live buffers.
-    retired: bool,
-    /// Rare, so kept out of line: an empty buffer stays small.
-    notifiers: Option<Box<Notifiers>>,
-}
-
-impl BufferState {
-    fn new(sizes: Sizes) -> BufferState {
-        BufferState {
-            queue: MessageQueue::new(sizes),
-            closed: false,
-            aborted: false,
-            in_ready: false,
-            retired: false,
-            notifiers: None,
-        }
-    }
-
-    /// The buffer to notify after a message was taken, if any.
-    pub(crate) fn removed_notification(&self) -> Option<Arc<Buffer>> {
-        let notifiers = self.notifiers.as_deref()?;
-        notify_target(&notifiers.removed, self.queue.count(), NotifyKind::Removed)
-    }
-}
 
 /// A notifier link. It holds the target's memory but is not a reference:
 /// it does not keep the target alive, so buffers notifying each other are
@@ -105,51 +80,86 @@ pub enum NotifyKind {
     Removed,
 }
 
-enum HomeGuard<'a> {
-    Own(LockGuard<'a, Shared<()>>),
-    Listener(LockGuard<'a, Shared<ListenerState>>),
+/// Which ends of a buffer's queue an operation locks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ends {
+    Feed,
+    Drain,
+    Both,
 }
 
-/// A buffer with its home's lock held.
-pub(crate) struct Locked<'a> {
+/// The locks an operation on a buffer holds: its listener's first (for a
+/// listener buffer), then one end of its queue or both, the feeding end
+/// first.
+struct Held<'a> {
     buffer: &'a Buffer,
-    guard: HomeGuard<'a>,
+    listener: Option<LockGuard<'a, ListenerState>>,
+    feed: Option<Feed<'a>>,
+    drain: Option<Drain<'a>>,
 }
 
-impl<'a> Locked<'a> {
-    /// The buffer's state, its domain's waiter counts and, for a listener
-    /// buffer, the listener's state.
-    pub fn parts(&mut self) -> (&mut BufferState, &mut Waiters, Option<&mut ListenerState>) {
-        // SAFETY: the home lock is held for as long as `self` lives, and
-        // `&mut self` makes this the only access.
-        let state = unsafe { &mut *self.buffer.state.get() };
-        match &mut self.guard {
-            HomeGuard::Own(g) => (state, &mut g.waiters, None),
-            HomeGuard::Listener(g) => {
-                let shared = &mut **g;
-                (state, &mut shared.waiters, Some(&mut shared.data))
-            }
-        }
+impl<'a> Held<'a> {
+    #[inline]
+    fn feed(&mut self) -> &mut Feed<'a> {
+        self.feed.as_mut().expect("the feeding end is locked")
     }
 
-    fn condvars(&self) -> (&'a Signal, &'a Signal) {
-        match &self.buffer.home {
-            Home::Own(d) => (&d.takers, &d.room),
-            Home::Listener(l) => (&l.domain.takers, &l.domain.room),
-        }
+    #[inline]
+    fn drain(&mut self) -> &mut Drain<'a> {
+        self.drain.as_mut().expect("the draining end is locked")
     }
 
-    fn wait(self, signal: &Signal, deadline: Option<std::time::Instant>) -> (Locked<'a>, bool) {
+    fn notifiers(&self) -> Option<&Notifiers> {
+        // SAFETY: an end of the queue is locked, so nobody writes them.
+        unsafe { (*self.buffer.notifiers.get()).as_deref() }
+    }
+
+    fn notifiers_mut(&mut self) -> &mut Option<Box<Notifiers>> {
+        assert!(self.feed.is_some() && self.drain.is_some(), "both ends are locked");
+        // SAFETY: both ends are locked, and `&mut self` makes this the only
+        // access.
+        unsafe { &mut *self.buffer.notifiers.get() }
+    }
+
+    /// The buffer to notify after a change of `kind`, if any.
+    fn notification(&self, kind: NotifyKind) -> Option<Arc<Buffer>> {
+        let notifiers = self.notifiers()?;
+        let notifier = match kind {
+            NotifyKind::Added => &notifiers.added,
+            NotifyKind::Removed => &notifiers.removed,
+        };
+        notify_target(notifier.as_ref()?, self.buffer.queued(), kind)
+    }
+
+    /// `object_closed` or `operation_aborted` when the buffer can't be used.
+    fn check_usable(&self) -> Result<(), Error> {
         let buffer = self.buffer;
-        match self.guard {
-            HomeGuard::Own(g) => {
-                let (g, timed_out) = signal.wait_until(g, deadline);
-                (Locked { buffer, guard: HomeGuard::Own(g) }, timed_out)
-            }
-            HomeGuard::Listener(g) => {
-                let (g, timed_out) = signal.wait_until(g, deadline);
-                (Locked { buffer, guard: HomeGuard::Listener(g) }, timed_out)
-            }
+        // A listener nobody can reach any more counts as closed: only a
+        // notifier can still try to add to one of its buffers.
+        let (listener_closed, listener_aborted) = buffer.listener.as_ref().map_or((false, false), |l| (l.is_shut(), l.is_aborted()));
+        if is_aborted() || buffer.aborted.load(Ordering::Relaxed) || listener_aborted {
+            return Err(buffer.error(ErrorKind::OperationAborted));
+        }
+        if buffer.closed.load(Ordering::Relaxed) || listener_closed {
+            return Err(buffer.error(ErrorKind::ObjectClosed));
+        }
+        Ok(())
+    }
+
+    /// A listener buffer that lost its messages leaves the listener's
+    /// queue. Then it is looked at once more: a producer may have added a
+    /// message meanwhile without seeing it leave (see `Buffer::push`).
+    fn leave_ready_if_empty(&mut self, arc: &Arc<Buffer>) {
+        let Some(listener) = self.listener.as_mut() else { return };
+        let drain = self.drain.as_mut().expect("the draining end is locked");
+        if !drain.is_empty() {
+            return;
+        }
+        if self.buffer.in_ready.swap(false, Ordering::SeqCst) {
+            listener.ready.retain(|b| !Arc::ptr_eq(b, arc));
+        }
+        if !drain.is_empty() {
+            arc.join_ready(listener);
         }
     }
 
@@ -159,33 +169,17 @@ impl<'a> Locked<'a> {
     /// notifier links, for the caller to drop after unlocking (dropping a
     /// link may free another buffer).
     fn retire(&mut self) -> Option<Box<Notifiers>> {
-        let (state, waiters, listener) = self.parts();
-        let links = state.notifiers.take();
-        if let Some(listener) = listener {
-            if !std::mem::replace(&mut state.retired, true) {
+        let links = self.notifiers_mut().take();
+        if let Some(listener) = self.listener.as_mut() {
+            if !self.buffer.retired.swap(true, Ordering::Relaxed) {
                 listener.buffers -= 1;
-                if listener.buffers == 0 && waiters.takers > 0 {
-                    self.condvars().0.notify_all();
+                if listener.buffers == 0 {
+                    let owner = self.buffer.listener.as_ref().expect("a listener buffer");
+                    owner.domain.takers.notify_all();
                 }
             }
         }
         links
-    }
-
-    /// `object_closed` or `operation_aborted` when the buffer can't be used.
-    fn check_usable(&mut self) -> Result<(), Error> {
-        let buffer = self.buffer;
-        let (state, _, listener) = self.parts();
-        // A listener nobody can reach any more counts as closed: only a
-        // notifier can still try to add to one of its buffers.
-        let (listener_closed, listener_aborted) = listener.map_or((false, false), |l| (l.closed || l.gone, l.aborted));
-        if is_aborted() || state.aborted || listener_aborted {
-            return Err(buffer.error(ErrorKind::OperationAborted));
-        }
-        if state.closed || listener_closed {
-            return Err(buffer.error(ErrorKind::ObjectClosed));
-        }
-        Ok(())
     }
 }
 
@@ -199,20 +193,20 @@ pub(crate) enum PushMode {
 impl Buffer {
     pub(crate) fn create(name: Option<&[u8]>, sizes: Sizes, listener: Option<&ListenerRef>) -> Result<BufferRef, Error> {
         registry::create_buffer(|id| {
-            let home = match listener {
-                Some(l) => {
-                    l.listener().attach_buffer()?;
-                    Home::Listener(l.arc().clone())
-                }
-                None => Home::Own(Domain::new(())),
-            };
+            if let Some(l) = listener {
+                l.listener().attach_buffer()?;
+            }
             Ok(Arc::new(Buffer {
-                additions: Additions::default(),
                 id,
                 name: Name::new(name),
                 users: Users::one(),
-                home,
-                state: UnsafeCell::new(BufferState::new(sizes)),
+                listener: listener.map(|l| l.arc().clone()),
+                closed: AtomicBool::new(false),
+                aborted: AtomicBool::new(false),
+                retired: AtomicBool::new(false),
+                in_ready: AtomicBool::new(false),
+                notifiers: UnsafeCell::new(None),
+                queue: MessageQueue::new(sizes),
             }))
         })
         .map(BufferRef::adopt)
@@ -223,7 +217,7 @@ impl Buffer {
     }
 
     pub fn sizes(&self) -> Sizes {
-        self.lock(false).expect("blocking lock").parts().0.queue.sizes()
+        self.queue.sizes()
     }
 
     pub(crate) fn error(&self, kind: ErrorKind) -> Error {
@@ -231,48 +225,87 @@ impl Buffer {
     }
 
     pub(crate) fn listener(&self) -> Option<&Arc<Listener>> {
-        match &self.home {
-            Home::Listener(l) => Some(l),
-            Home::Own(_) => None,
-        }
+        self.listener.as_ref()
     }
 
-    fn lock(&self, nonblock: bool) -> Option<Locked<'_>> {
-        let guard = match &self.home {
-            Home::Own(d) => HomeGuard::Own(d.lock_or_try(nonblock)?),
-            Home::Listener(l) => HomeGuard::Listener(l.domain.lock_or_try(nonblock)?),
+    /// Takes the listener's lock (if any, and unless only the feeding end
+    /// is wanted: producers add to a listener's buffers without it) and
+    /// then the queue's `ends`; in nonblock mode `None` when another thread
+    /// holds one of them.
+    fn hold(&self, ends: Ends, nonblock: bool) -> Option<Held<'_>> {
+        let core = self.queue.core();
+        let listener = match &self.listener {
+            Some(l) if ends != Ends::Feed => Some(l.domain.lock_or_try(nonblock)?),
+            _ => None,
         };
-        Some(Locked { buffer: self, guard })
+        let feed = if ends != Ends::Drain { Some(core.lock_feed(nonblock)?) } else { None };
+        let drain = if ends != Ends::Feed { Some(core.lock_drain(nonblock)?) } else { None };
+        Some(Held { buffer: self, listener, feed, drain })
     }
 
-    /// Locks the state of a buffer whose home lock the caller holds.
-    ///
-    /// # Safety
-    /// The caller must hold the lock of this buffer's listener and keep
-    /// the returned borrow within that guard's lifetime.
-    pub(crate) unsafe fn state_under_listener_lock(&self) -> &mut BufferState {
-        &mut *self.state.get()
+    fn hold_blocking(&self, ends: Ends) -> Held<'_> {
+        self.hold(ends, false).expect("blocking locks")
     }
 
-    /// The addition count of this buffer's domain.
+    /// The signals this buffer's takers and producers waiting for room
+    /// sleep on: the queue's, or the listener's for all its buffers.
+    fn signals(&self) -> (&Signal, &Signal) {
+        match &self.listener {
+            Some(l) => (&l.buffer_takers, &l.domain.room),
+            None => {
+                let core = self.queue.core();
+                (&core.takers, &core.room)
+            }
+        }
+    }
+
+    /// What a spinning taker watches: additions to this buffer, or to any
+    /// buffer of its listener.
     fn additions(&self) -> &Additions {
-        match &self.home {
-            Home::Own(_) => &self.additions,
-            Home::Listener(l) => &l.additions,
+        match &self.listener {
+            Some(l) => &l.additions,
+            None => self.queue.core().additions(),
         }
     }
 
-    /// Wakes every thread waiting in this buffer's domain.
+    /// Messages queued now.
+    fn queued(&self) -> usize {
+        self.queue.get().map_or(0, |core| core.count())
+    }
+
+    /// Wakes every thread waiting in this buffer's domain, so it sees a
+    /// close or an abort. The locks are taken and let go first: a thread
+    /// that looked for a close or an abort under them before it was made
+    /// is by then counted as a sleeper.
     pub(crate) fn wake_all(&self) {
-        match &self.home {
-            Home::Own(d) => d.wake_all(),
-            Home::Listener(l) => l.domain.wake_all(),
+        drop(self.hold_blocking(Ends::Both));
+        let (takers, room) = self.signals();
+        takers.notify_all();
+        room.notify_all();
+    }
+
+    /// After a message was added: one taker is enough unless some wait for
+    /// one particular buffer of the listener.
+    fn wake_takers(&self) {
+        match &self.listener {
+            Some(listener) => listener.wake_takers(),
+            None => self.queue.core().takers.notify_one(),
         }
     }
 
-    /// Adds (or, with `Replace`, sets) one message of `size` written by
-    /// `write_body`. `wait`: `None` returns `WouldBlock` when a fixed buffer
-    /// is full; `Some(timeout)` waits for room.
+    /// After messages were removed: producers waiting for room (only a
+    /// fixed plan makes them wait) may wait for messages of different
+    /// sizes, so all of them look.
+    fn wake_room(&self) {
+        if self.sizes().is_fixed() {
+            self.signals().1.notify_all();
+        }
+    }
+
+    /// Adds (or, with `Replace`, sets) one message, `body`. `wait`: `None`
+    /// returns `WouldBlock` when a fixed buffer is full; `Some(timeout)`
+    /// waits for room. `notify`: whether the buffer's "added" notifier
+    /// fires.
     pub(crate) fn push(
         self: &Arc<Self>,
         body: &dyn Body,
@@ -281,67 +314,74 @@ impl Buffer {
         wait: Option<Option<Duration>>,
         notify: bool,
     ) -> Result<Progress, Error> {
-        let size = body.size();
-        if size.bytes >= LINK_ABOVE {
-            // Refuse before spending an allocation and a copy on it.
-            self.sizes().check_message(size.message_bytes(), &|| self.describe())?;
-        }
+        let bytes = body.size().message_bytes();
+        // Refused before spending an encoding (or an allocation) on it.
+        self.sizes().check_message(bytes, &|| self.describe())?;
         let message = Ready::new(body)?;
-        let Some(mut locked) = self.lock(nonblock) else {
+        let ends = if mode == PushMode::Replace { Ends::Both } else { Ends::Feed };
+        let Some(mut held) = self.hold(ends, nonblock) else {
             return Ok(Progress::WouldBlock);
         };
-        locked.parts().0.queue.sizes().check_message(size.message_bytes(), &|| self.describe())?;
         let deadline = wait.map(deadline);
         loop {
-            locked.check_usable()?;
-            let bytes = size.message_bytes();
-            let (state, waiters, _) = locked.parts();
-            if mode == PushMode::Replace || state.queue.has_room(bytes) {
+            held.check_usable()?;
+            if mode == PushMode::Replace || held.feed().has_room(bytes) {
                 break;
             }
             let Some(deadline) = deadline else {
                 return Ok(Progress::WouldBlock);
             };
-            waiters.room += 1;
-            let (_, room) = locked.condvars();
-            let (relocked, timed_out) = locked.wait(room, deadline);
-            locked = relocked;
-            locked.parts().1.room -= 1;
+            let ticket = self.signals().1.prepare();
+            if held.feed().has_room(bytes) {
+                break;
+            }
+            drop(held);
+            let timed_out = ticket.sleep(deadline);
+            held = self.hold_blocking(ends);
             if timed_out {
-                locked.check_usable()?;
-                if !locked.parts().0.queue.has_room(bytes) {
+                held.check_usable()?;
+                if !held.feed().has_room(bytes) {
                     return Ok(Progress::TimedOut);
                 }
             }
         }
-        let (takers, room) = locked.condvars();
-        let (state, waiters, listener) = locked.parts();
         if mode == PushMode::Replace {
-            state.queue.clear();
-            wake_room(room, waiters);
+            held.drain().clear();
         }
-        let pushed = state.queue.push(message);
-        if !matches!(pushed, Ok(true)) {
+        if let Err(no_memory) = held.feed().push(message) {
             // A replace that failed has still emptied the buffer, which
             // must then leave its listener's queue of buffers with messages.
-            if state.queue.is_empty() {
-                drop_from_listener(self, state, listener);
+            if mode == PushMode::Replace {
+                held.leave_ready_if_empty(self);
+                drop(held);
+                self.wake_room();
             }
-            return pushed.map(|_| Progress::WouldBlock);
+            return Err(no_memory);
         }
-        if let Some(listener) = listener {
-            if !state.in_ready {
-                state.in_ready = true;
-                listener.ready.push_back(self.clone());
+        let mut joined = false;
+        if let Some(listener) = held.listener.as_mut() {
+            joined = self.join_ready(listener);
+        }
+        let target = if notify { held.notification(NotifyKind::Added) } else { None };
+        drop(held);
+        if let Some(listener) = &self.listener {
+            // Sequentially consistent after publishing the message: a taker
+            // that finds the buffer empty clears the flag and then looks at
+            // the queue again, so one of the two sees the other.
+            if !joined && !self.in_ready.load(Ordering::SeqCst) {
+                listener.enqueue(self);
+                joined = true;
+            }
+            // Takers spin only while no buffer they wait for is ready, so
+            // only a buffer that joins the ready ones can end a spin.
+            if joined {
+                listener.additions.note();
             }
         }
-        wake_takers(takers, waiters);
-        let target = match (&state.notifiers, notify) {
-            (Some(notifiers), true) => notify_target(&notifiers.added, state.queue.count(), NotifyKind::Added),
-            _ => None,
-        };
-        drop(locked);
-        self.additions().note();
+        self.wake_takers();
+        if mode == PushMode::Replace {
+            self.wake_room();
+        }
         if let Some(target) = target {
             target.notify();
         }
@@ -364,32 +404,26 @@ impl Buffer {
 
     /// Takes the oldest message into `reader`.
     pub(crate) fn take(self: &Arc<Self>, reader: &mut Reader, timeout: Option<Duration>, nonblock: bool) -> Result<Progress, Error> {
-        let Some(mut locked) = self.lock(nonblock) else {
+        let Some(mut held) = self.hold(Ends::Drain, nonblock) else {
             return Ok(Progress::WouldBlock);
         };
         let deadline = deadline(timeout);
         let mut timed_out = false;
         let mut budget = SpinBudget::default();
+        let (takers, _) = self.signals();
         loop {
-            locked.check_usable()?;
-            let (takers, room) = locked.condvars();
-            let (state, waiters, listener) = locked.parts();
-            let taken = reader.take_from(&mut state.queue, &|| self.describe()).inspect_err(|_| {
+            held.check_usable()?;
+            let taken = reader.take_from(held.drain(), &|| self.describe()).inspect_err(|_| {
                 // This taker leaves the message queued: the wake-up it may
                 // have used goes to another one, who may take it.
-                wake_takers(takers, waiters);
+                self.wake_takers();
             })?;
             if taken {
-                wake_room(room, waiters);
-                if let Some(listener) = listener {
-                    if state.queue.is_empty() {
-                        state.in_ready = false;
-                        listener.ready.retain(|b| !Arc::ptr_eq(b, self));
-                    }
-                }
-                let notify = state.removed_notification();
-                drop(locked);
-                if let Some(target) = notify {
+                held.leave_ready_if_empty(self);
+                let target = held.notification(NotifyKind::Removed);
+                drop(held);
+                self.wake_room();
+                if let Some(target) = target {
                     target.notify();
                 }
                 return Ok(Progress::Done);
@@ -398,37 +432,97 @@ impl Buffer {
                 return Ok(Progress::TimedOut);
             }
             if !budget.used_up() {
-                let seen = self.additions().seen();
-                drop(locked);
+                let seen = match &self.listener {
+                    Some(listener) => listener.additions.seen(),
+                    None => held.drain().seen_additions(),
+                };
+                drop(held);
                 self.additions().spin_for_change(seen, &mut budget, deadline);
-                locked = self.lock(false).expect("blocking lock");
+                held = self.hold_blocking(Ends::Drain);
                 continue;
             }
-            let in_listener = listener.is_some();
-            waiters.takers += 1;
-            waiters.buffer_takers += in_listener as u32;
-            let (relocked, expired) = locked.wait(takers, deadline);
-            locked = relocked;
-            let waiters = locked.parts().1;
-            waiters.takers -= 1;
-            waiters.buffer_takers -= in_listener as u32;
-            timed_out = expired;
+            // Counted as a sleeper before looking once more: a producer
+            // adds, then looks for sleepers (see `Signal`).
+            let ticket = takers.prepare();
+            if held.drain().is_empty() {
+                drop(held);
+                timed_out = ticket.sleep(deadline);
+                held = self.hold_blocking(Ends::Drain);
+            }
         }
     }
 
+    /// Puts this listener buffer at the back of its listener's queue of
+    /// ready buffers (whose lock the caller holds: `listener`) if it has
+    /// messages and is not there yet; true if it joined.
+    pub(crate) fn join_ready(self: &Arc<Self>, listener: &mut ListenerState) -> bool {
+        if self.in_ready.load(Ordering::Relaxed) || self.queued() == 0 {
+            return false;
+        }
+        self.in_ready.store(true, Ordering::SeqCst);
+        listener.ready.push_back(self.clone());
+        true
+    }
+
+    /// After a message was taken from this listener buffer, whose
+    /// listener's lock the caller holds: whether the buffer stays ready.
+    /// An empty one is marked not ready, then looked at once more, as a
+    /// producer may have added without seeing the mark (see `push`).
+    fn still_ready(&self, drain: &mut Drain<'_>) -> bool {
+        if !drain.is_empty() {
+            return true;
+        }
+        self.in_ready.store(false, Ordering::SeqCst);
+        let more = !drain.is_empty();
+        if more {
+            self.in_ready.store(true, Ordering::SeqCst);
+        }
+        more
+    }
+
+    /// Takes the oldest message of this listener buffer, just taken off its
+    /// listener's queue of ready buffers, into `reader` for the listener,
+    /// whose lock the caller holds (`_listener`). Returns whether it has
+    /// more messages (and so goes back to the queue), and the buffer to
+    /// notify.
+    pub(crate) fn take_for_listener(&self, reader: &mut Reader, _listener: &mut ListenerState) -> Result<(bool, Option<Arc<Buffer>>), Error> {
+        let mut held = Held { buffer: self, listener: None, feed: None, drain: self.queue.core().lock_drain(false) };
+        let taken = reader.take_from(held.drain(), &|| self.describe())?;
+        debug_assert!(taken, "ready buffers hold messages");
+        let more = self.still_ready(held.drain());
+        Ok((more, held.notification(NotifyKind::Removed)))
+    }
+
+    /// Drops the messages (and, with `free`, the memory) of this listener
+    /// buffer, whose listener's lock the caller holds (`_listener`).
+    pub(crate) fn empty_for_listener(&self, free: bool, _listener: &mut ListenerState) {
+        let core = self.queue.core();
+        let (mut feed, mut drain) = (core.lock_feed(false).expect("blocking lock"), core.lock_drain(false).expect("blocking lock"));
+        if free {
+            queue::free(&mut feed, &mut drain);
+        } else {
+            drain.clear();
+        }
+        self.in_ready.store(false, Ordering::Relaxed);
+    }
+
     pub(crate) fn count(&self) -> Result<usize, Error> {
-        let mut locked = self.lock(false).expect("blocking lock");
-        locked.check_usable()?;
-        Ok(locked.parts().0.queue.count())
+        let held = match &self.listener {
+            // The listener's state tells whether the buffer is usable.
+            Some(_) => self.hold_blocking(Ends::Drain),
+            None => Held { buffer: self, listener: None, feed: None, drain: None },
+        };
+        held.check_usable()?;
+        Ok(self.queued())
     }
 
     pub(crate) fn set_notifier(&self, kind: NotifyKind, target: Option<Arc<Buffer>>, threshold: Option<i64>) -> Result<(), Error> {
         let old;
         {
-            let mut locked = self.lock(false).expect("blocking lock");
-            locked.check_usable()?;
-            let (state, _, _) = locked.parts();
-            let notifiers = state.notifiers.get_or_insert_with(Box::default);
+            let mut held = self.hold_blocking(Ends::Both);
+            held.check_usable()?;
+            let slot_holder = held.notifiers_mut();
+            let notifiers = slot_holder.get_or_insert_with(Box::default);
             let slot = match kind {
                 NotifyKind::Added => &mut notifiers.added,
                 NotifyKind::Removed => &mut notifiers.removed,
@@ -437,7 +531,7 @@ impl Buffer {
                 None => old = slot.take(),
                 Some(target) => {
                     if slot.is_some() {
-                        drop(locked);
+                        drop(held);
                         drop(target);
                         return Err(self.error(ErrorKind::HasNotifier));
                     }
@@ -446,7 +540,7 @@ impl Buffer {
                 }
             }
             if notifiers.added.is_none() && notifiers.removed.is_none() {
-                state.notifiers = None;
+                *slot_holder = None;
             }
         }
         drop(old);
@@ -464,18 +558,7 @@ impl Registered for Buffer {
     }
 }
 
-/// A listener buffer that lost its messages leaves the listener's queue.
-fn drop_from_listener(buffer: &Arc<Buffer>, state: &mut BufferState, listener: Option<&mut ListenerState>) {
-    if let Some(listener) = listener {
-        if state.in_ready {
-            state.in_ready = false;
-            listener.ready.retain(|b| !Arc::ptr_eq(b, buffer));
-        }
-    }
-}
-
-fn notify_target(notifier: &Option<Notifier>, count: usize, kind: NotifyKind) -> Option<Arc<Buffer>> {
-    let notifier = notifier.as_ref()?;
+fn notify_target(notifier: &Notifier, count: usize, kind: NotifyKind) -> Option<Arc<Buffer>> {
     let count = i64::try_from(count).unwrap_or(i64::MAX);
     let wanted = match (kind, notifier.threshold) {
         (_, None) => true,
@@ -500,7 +583,7 @@ impl Object for Buffer {
     /// listener reference goes last, as it may free the listener.
     fn last_user_gone(self: &Arc<Self>) {
         registry::remove_buffer(self.id);
-        let links = self.lock(false).expect("blocking lock").retire();
+        let links = self.hold_blocking(Ends::Both).retire();
         drop(links);
         if let Some(listener) = self.listener() {
             listener.release_user();
@@ -508,15 +591,14 @@ impl Object for Buffer {
     }
 
     fn clear(self: &Arc<Self>, nonblock: bool) -> Result<Progress, Error> {
-        let Some(mut locked) = self.lock(nonblock) else {
+        let Some(mut held) = self.hold(Ends::Both, nonblock) else {
             return Ok(Progress::WouldBlock);
         };
-        locked.check_usable()?;
-        let (_, room) = locked.condvars();
-        let (state, waiters, listener) = locked.parts();
-        state.queue.clear();
-        drop_from_listener(self, state, listener);
-        wake_room(room, waiters);
+        held.check_usable()?;
+        held.drain().clear();
+        held.leave_ready_if_empty(self);
+        drop(held);
+        self.wake_room();
         Ok(Progress::Done)
     }
 
@@ -524,12 +606,12 @@ impl Object for Buffer {
     /// `object_closed`; waiting threads wake with that error.
     fn close(self: &Arc<Self>) {
         let links = {
-            let mut locked = self.lock(false).expect("blocking lock");
-            let (state, _, listener) = locked.parts();
-            state.closed = true;
-            state.queue.free();
-            drop_from_listener(self, state, listener);
-            locked.retire()
+            let mut held = self.hold_blocking(Ends::Both);
+            self.closed.store(true, Ordering::Relaxed);
+            let Held { feed, drain, .. } = &mut held;
+            queue::free(feed.as_mut().expect("locked"), drain.as_mut().expect("locked"));
+            held.leave_ready_if_empty(self);
+            held.retire()
         };
         drop(links);
         self.wake_all();
@@ -537,8 +619,8 @@ impl Object for Buffer {
 
     fn set_aborted(&self, flag: bool) {
         {
-            let mut locked = self.lock(false).expect("blocking lock");
-            locked.parts().0.aborted = flag;
+            let _held = self.hold_blocking(Ends::Both);
+            self.aborted.store(flag, Ordering::Relaxed);
         }
         if flag {
             self.wake_all();
@@ -546,8 +628,7 @@ impl Object for Buffer {
     }
 
     fn is_aborted(&self) -> bool {
-        let mut locked = self.lock(false).expect("blocking lock");
-        locked.parts().0.aborted
+        self.aborted.load(Ordering::Relaxed)
     }
 }
 

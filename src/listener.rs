@@ -1,23 +1,24 @@
 //! Listeners: one wait for many buffers, served round robin.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::abort::is_aborted;
 use crate::buffer::{Buffer, BufferRef};
 use crate::error::{describe, Error, ErrorKind};
-use crate::home::{deadline, wake_room, wake_takers, Additions, Domain, Shared, SpinBudget};
-use crate::sync::LockGuard;
-use crate::queue::Sizes;
+use crate::home::{deadline, Additions, Domain, SpinBudget};
+use crate::sync::{LockGuard, Signal};
+use crate::sizes::Sizes;
 use crate::reader::Reader;
 use crate::reference::{Object, Ref};
 use crate::registry::{self, Name, Registered, Users};
 use crate::Progress;
 
 /// A listener: the lock domain of its buffers and the queue of those of
-/// them that hold messages. `repr(C)` keeps `additions` a cache line away
-/// from the lock (see `Buffer`).
+/// them that hold messages. `repr(C)` keeps `additions`, which spinning
+/// takers read, a cache line away from the lock.
 #[repr(C)]
 pub struct Listener {
     /// Messages added to any of its buffers.
@@ -26,6 +27,17 @@ pub struct Listener {
     name: Name,
     /// Handles and live buffers of this listener.
     users: Users,
+    /// Written under the lock; read without it by producers, which add to
+    /// a listener's buffers without taking it.
+    closed: AtomicBool,
+    aborted: AtomicBool,
+    /// The last reference is gone: nothing may join `ready` any more.
+    gone: AtomicBool,
+    /// Where threads in `nextmsg` of one of the buffers sleep: a new
+    /// message wakes them all, for the right one to see it, while the
+    /// listener's own takers (on `domain.takers`) are woken one at a time.
+    /// Two signals, so that each wake-up goes by its own sleeper count.
+    pub(crate) buffer_takers: Signal,
     pub(crate) domain: Domain<ListenerState>,
 }
 
@@ -35,14 +47,11 @@ pub(crate) struct ListenerState {
     /// the back when it gets a message while empty, and goes to the back
     /// again after one of its messages was taken if it has more. Holds the
     /// buffer's memory, not a reference: a collected buffer's messages are
-    /// still delivered.
+    /// still delivered. A buffer is in it exactly when its `in_ready` flag
+    /// is set (both change under the lock only).
     pub ready: VecDeque<Arc<Buffer>>,
     /// Live buffers (with references) of this listener.
     pub buffers: usize,
-    pub closed: bool,
-    pub aborted: bool,
-    /// The last reference is gone: nothing may join `ready` any more.
-    pub gone: bool,
 }
 
 impl Registered for Listener {
@@ -64,21 +73,27 @@ impl Listener {
         Error::new(kind, self.describe())
     }
 
-    fn check_usable(&self, state: &ListenerState) -> Result<(), Error> {
-        if is_aborted() || state.aborted {
+    fn check_usable(&self) -> Result<(), Error> {
+        if is_aborted() || self.is_aborted() {
             return Err(self.error(ErrorKind::OperationAborted));
         }
-        if state.closed {
+        if self.closed.load(Ordering::Relaxed) {
             return Err(self.error(ErrorKind::ObjectClosed));
         }
         Ok(())
     }
 
+    /// Closed, or with nobody left to reach it: its buffers take no more
+    /// messages.
+    pub(crate) fn is_shut(&self) -> bool {
+        self.closed.load(Ordering::Relaxed) || self.gone.load(Ordering::Relaxed)
+    }
+
     /// Counts a new buffer of this listener (which is also a user of it).
     pub(crate) fn attach_buffer(&self) -> Result<(), Error> {
         let mut guard = self.domain.lock();
-        self.check_usable(&guard.data)?;
-        guard.data.buffers += 1;
+        self.check_usable()?;
+        guard.buffers += 1;
         self.users.acquire();
         Ok(())
     }
@@ -91,19 +106,47 @@ impl Listener {
 
     /// Takes each ready buffer out of the queue and empties it, under the
     /// lock; the buffers are dropped by the caller after unlocking.
-    fn empty_ready(guard: &mut LockGuard<'_, Shared<ListenerState>>, free: bool) -> VecDeque<Arc<Buffer>> {
-        let ready = std::mem::take(&mut guard.data.ready);
+    fn empty_ready(guard: &mut LockGuard<'_, ListenerState>, free: bool) -> VecDeque<Arc<Buffer>> {
+        let ready = std::mem::take(&mut guard.ready);
         for buffer in &ready {
-            // SAFETY: `guard` is this listener's lock, the buffers' home.
-            let state = unsafe { buffer.state_under_listener_lock() };
-            state.in_ready = false;
-            if free {
-                state.queue.free();
-            } else {
-                state.queue.clear();
-            }
+            buffer.empty_for_listener(free, guard);
         }
         ready
+    }
+
+    /// A producer added to `buffer`, which was not in the queue of ready
+    /// buffers when it looked: puts it there, unless a taker did or took
+    /// the message.
+    pub(crate) fn enqueue(&self, buffer: &Arc<Buffer>) {
+        let mut guard = self.domain.lock();
+        if self.is_shut() {
+            // Closed meanwhile: its messages go as if added before.
+            buffer.empty_for_listener(true, &mut guard);
+            return;
+        }
+        buffer.join_ready(&mut guard);
+    }
+
+    /// Wakes takers after a message was added: one of the listener's, and
+    /// those of single buffers, each of which looks at its own.
+    pub(crate) fn wake_takers(&self) {
+        self.domain.takers.notify_one();
+        self.buffer_takers.notify_all();
+    }
+
+    /// Producers of fixed-size buffers waiting for room may wait for
+    /// messages of different sizes, so all of them look.
+    fn wake_room(&self) {
+        self.domain.room.notify_all();
+    }
+
+    /// Wakes every waiting thread so it sees a close or an abort; the lock
+    /// is taken and let go first (see `Buffer::wake_all`).
+    pub(crate) fn wake_all(&self) {
+        drop(self.domain.lock());
+        self.domain.takers.notify_all();
+        self.buffer_takers.notify_all();
+        self.domain.room.notify_all();
     }
 
     fn take(self: &Arc<Self>, reader: &mut Reader, timeout: Option<Duration>, nonblock: bool) -> Result<Progress, Error> {
@@ -114,34 +157,30 @@ impl Listener {
         let mut timed_out = false;
         let mut budget = SpinBudget::default();
         loop {
-            self.check_usable(&guard.data)?;
-            if let Some(buffer) = guard.data.ready.pop_front() {
-                // SAFETY: `guard` is this listener's lock, the buffer's home.
-                let state = unsafe { buffer.state_under_listener_lock() };
-                match reader.take_from(&mut state.queue, &|| buffer.describe()) {
-                    Ok(taken) => debug_assert!(taken, "ready buffers hold messages"),
+            self.check_usable()?;
+            if let Some(buffer) = guard.ready.pop_front() {
+                let (more, target) = match buffer.take_for_listener(reader, &mut guard) {
+                    Ok(taken) => taken,
                     Err(e) => {
-                        guard.data.ready.push_front(buffer);
+                        guard.ready.push_front(buffer);
                         // The message stays: pass the wake-up this taker
                         // may have used on to another one.
-                        wake_takers(&self.domain.takers, &guard.waiters);
+                        drop(guard);
+                        self.wake_takers();
                         return Err(e);
                     }
+                };
+                if more {
+                    guard.ready.push_back(buffer);
                 }
-                let target = state.removed_notification();
-                if state.queue.is_empty() {
-                    state.in_ready = false;
-                } else {
-                    guard.data.ready.push_back(buffer);
-                }
-                wake_room(&self.domain.room, &guard.waiters);
                 drop(guard);
+                self.wake_room();
                 if let Some(target) = target {
                     target.notify();
                 }
                 return Ok(Progress::Done);
             }
-            if guard.data.buffers == 0 {
+            if guard.buffers == 0 {
                 return Err(self.error(ErrorKind::NoBuffers));
             }
             if timed_out || nonblock || timeout == Some(Duration::ZERO) {
@@ -154,14 +193,15 @@ impl Listener {
                 guard = self.domain.lock();
                 continue;
             }
-            guard.waiters.takers += 1;
-            let (relocked, expired) = self.domain.takers.wait_until(guard, deadline);
-            guard = relocked;
-            guard.waiters.takers -= 1;
-            timed_out = expired;
+            // Buffers join the ready ones under the lock, so this thread,
+            // counted as a sleeper before it lets go, cannot miss the
+            // wake-up that follows.
+            let ticket = self.domain.takers.prepare();
+            drop(guard);
+            timed_out = ticket.sleep(deadline);
+            guard = self.domain.lock();
         }
     }
-
 }
 
 impl Object for Listener {
@@ -182,8 +222,8 @@ impl Object for Listener {
         registry::remove_listener(self.id);
         let orphans = {
             let mut guard = self.domain.lock();
-            guard.data.gone = true;
-            std::mem::take(&mut guard.data.ready)
+            self.gone.store(true, Ordering::Relaxed);
+            std::mem::take(&mut guard.ready)
         };
         drop(orphans);
     }
@@ -192,11 +232,11 @@ impl Object for Listener {
         let Some(mut guard) = self.domain.lock_or_try(nonblock) else {
             return Ok(Progress::WouldBlock);
         };
-        self.check_usable(&guard.data)?;
+        self.check_usable()?;
         let emptied = Self::empty_ready(&mut guard, false);
-        wake_room(&self.domain.room, &guard.waiters);
         drop(guard);
         drop(emptied);
+        self.wake_room();
         Ok(Progress::Done)
     }
 
@@ -204,22 +244,25 @@ impl Object for Listener {
     fn close(self: &Arc<Self>) {
         let emptied = {
             let mut guard = self.domain.lock();
-            guard.data.closed = true;
+            self.closed.store(true, Ordering::Relaxed);
             Self::empty_ready(&mut guard, true)
         };
         drop(emptied);
-        self.domain.wake_all();
+        self.wake_all();
     }
 
     fn set_aborted(&self, flag: bool) {
-        self.domain.lock().data.aborted = flag;
+        {
+            let _guard = self.domain.lock();
+            self.aborted.store(flag, Ordering::Relaxed);
+        }
         if flag {
-            self.domain.wake_all();
+            self.wake_all();
         }
     }
 
     fn is_aborted(&self) -> bool {
-        self.domain.lock().data.aborted
+        self.aborted.load(Ordering::Relaxed)
     }
 }
 
@@ -235,6 +278,10 @@ impl Ref<Listener> {
                 id,
                 name: Name::new(name),
                 users: Users::one(),
+                closed: AtomicBool::new(false),
+                aborted: AtomicBool::new(false),
+                gone: AtomicBool::new(false),
+                buffer_takers: Signal::new(),
                 domain: Domain::new(ListenerState::default()),
             })
         })

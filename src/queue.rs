@@ -1,105 +1,42 @@
-//! The bytes of the messages queued in one buffer, with the size rules of
-//! `newbuffer([name,][size1[,size2[,grow]]])`.
+//! The queue of one buffer, between the threads that add messages (the
+//! feeding end) and the threads that take them (the draining end).
+//!
+//! Each end has a lock of its own, on a cache line of its own, and so do
+//! the counters each end publishes: a producer and a consumer working at
+//! the same time touch each other's memory only to see a new message (the
+//! count of messages added), when the producer wraps around behind the
+//! consumer, and for a fixed-size buffer's room. Operations on the whole
+//! queue (`clear`, replacing by `setmsg`, closing) take both locks, the
+//! feeding end's first.
+//!
+//! The messages lie in segments of memory, each a ring of records written
+//! back to back. A record is
+//!
+//! ```text
+//! varint(body bytes + 2) varint(value count) body
+//! ```
+//!
+//! or, for a body of at least [`LINK_ABOVE`] bytes, its address, length
+//! and capacity instead of the body. Its first byte is never 0 or 1, which
+//! mark the end of a run of records: [`WRAP`] (go on at the start of this
+//! segment) and [`NEXT`] (go on in the next segment). A record always
+//! leaves at least one byte before the end of the segment, and before the
+//! consumer's position when the producer has wrapped around, so that a
+//! marker always fits. When a record fits neither at the end nor at the
+//! start, the producer goes on in a new segment (the one the consumer last
+//! finished, if it is large enough, else a new one grown by the size plan)
+//! and the consumer frees the old one after reading it to its end.
 
-use crate::error::{Error, ErrorKind};
-use std::collections::VecDeque;
+use std::alloc::{self, Layout};
+use std::mem::ManuallyDrop;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
-use crate::value::{get_varint, header_len, write_header, Body, BodySize};
-
-/// The memory plan of a buffer (or of a writer/reader, which use `size1`
-/// and `grow` only).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Sizes {
-    /// Largest message of a fixed buffer; initial size for one message.
-    pub size1: usize,
-    /// Memory for all queued messages: the initial (or, when fixed, the
-    /// whole) size. Never below `size1`.
-    pub size2: usize,
-    /// Growth factor: 0 fixed, <= 1 grow by what is needed, else multiply.
-    pub grow: f64,
-}
-
-/// Sizes above this are checked for being allocatable at all when the
-/// object is made, so that `newbuffer(2^62)` fails at once with
-/// `out_of_memory` instead of at the first message.
-const PROBE_ABOVE: usize = 64 << 20;
-
-impl Sizes {
-    pub(crate) const DEFAULT_SIZE1: usize = 128;
-    pub(crate) const DEFAULT_SIZE2: usize = 1024;
-    pub(crate) const DEFAULT_GROW: f64 = 2.0;
-
-    /// Checks and normalizes a size plan: `grow` may not be NaN, `size2` is
-    /// raised to `size1`, and each size must be one the system could give.
-    pub fn new(size1: usize, size2: usize, grow: f64) -> Result<Sizes, Error> {
-        if grow.is_nan() {
-            return Err(Error::new(ErrorKind::InvalidArgument, "grow factor is NaN"));
-        }
-        let sizes = Sizes { size1, size2: size2.max(size1), grow };
-        probe_allocation(sizes.size2)?;
-        Ok(sizes)
-    }
-
-    pub fn is_fixed(&self) -> bool {
-        self.grow == 0.0
-    }
-
-    /// The capacity to grow to when `needed` bytes must fit and `current`
-    /// are there. A fixed plan's memory grows too, doubling, up to `size2`:
-    /// large bodies live outside it (see `LINK_ABOVE`), so it often needs
-    /// far less than `size2`.
-    fn grown(&self, current: usize, needed: usize) -> usize {
-        if self.is_fixed() {
-            return current.saturating_mul(2).max(Self::DEFAULT_SIZE2).min(self.size2).max(needed);
-        }
-        if current == 0 {
-            return needed.max(self.size2);
-        }
-        if self.grow > 1.0 {
-            let multiplied = (current as f64 * self.grow).min(isize::MAX as f64) as usize;
-            multiplied.max(needed)
-        } else {
-            needed
-        }
-    }
-
-    /// Fails with `message_size` when a fixed plan cannot hold a message of
-    /// `bytes` bytes.
-    pub(crate) fn check_message(&self, bytes: usize, what: &dyn Fn() -> String) -> Result<(), Error> {
-        if self.is_fixed() && bytes > self.size1 {
-            return Err(Error::new(
-                ErrorKind::MessageSize,
-                format!("{}: a message of {} bytes exceeds the fixed size of {} bytes", what(), bytes, self.size1),
-            ));
-        }
-        Ok(())
-    }
-}
-
-impl Default for Sizes {
-    fn default() -> Sizes {
-        Sizes { size1: Self::DEFAULT_SIZE1, size2: Self::DEFAULT_SIZE2, grow: Self::DEFAULT_GROW }
-    }
-}
-
-fn probe_allocation(size: usize) -> Result<(), Error> {
-    if size > PROBE_ABOVE {
-        let mut probe: Vec<u8> = Vec::new();
-        probe.try_reserve_exact(size).map_err(|_| out_of_memory(size))?;
-    }
-    Ok(())
-}
-
-pub(crate) fn out_of_memory(size: usize) -> Error {
-    Error::new(ErrorKind::OutOfMemory, format!("cannot allocate {size} bytes"))
-}
-
-/// Grows `data` (whose length is its usable size) to `capacity` bytes.
-pub(crate) fn grow_to(data: &mut Vec<u8>, capacity: usize) -> Result<(), Error> {
-    data.try_reserve_exact(capacity.saturating_sub(data.len())).map_err(|_| out_of_memory(capacity))?;
-    data.resize(capacity, 0);
-    Ok(())
-}
+use crate::error::Error;
+use crate::home::Additions;
+use crate::sizes::{out_of_memory, Sizes};
+use crate::sync::{valgrind, Lock, LockGuard, Signal};
+use crate::value::{put_varint, varint_len, Body, BodySize};
 
 /// Bodies of at least this many bytes are not copied into the queue under
 /// its lock: they are encoded beforehand, outside the lock, into memory of
@@ -136,264 +73,636 @@ impl<'a> Ready<'a> {
 }
 
 /// A message taken out of the queue: its body still in the queue's memory
-/// (to be copied before the queue changes), or memory of its own.
+/// (to be copied before the taker lets go of it), or memory of its own.
 pub(crate) enum Taken<'a> {
     InPlace(&'a [u8]),
     Linked(Vec<u8>),
 }
 
-/// Messages queued back to back in a ring of bytes. Each message is
-/// contiguous: one that does not fit before the end of the memory starts
-/// again at its beginning, so a full fixed-size buffer that keeps being
-/// drained and refilled never moves its messages around.
-///
-/// Unwrapped, the messages are `data[head..tail]`; wrapped (`wrap_at` is
-/// set), they are `data[head..wrap_at]` followed by `data[..tail]`. A
-/// linked message has only its header in the ring; its body is the next
-/// one in `links`.
-struct Ring {
-    sizes: Sizes,
-    data: Vec<u8>,
-    head: usize,
-    tail: usize,
-    wrap_at: Option<usize>,
-    /// Bytes of the ring in use.
-    ring_used: usize,
-    /// Bytes the queued messages occupy by the size arithmetic, linked
-    /// bodies included: what a fixed plan's `size2` limits.
-    used: usize,
-    count: usize,
-    links: VecDeque<Vec<u8>>,
+/// Ends a run of records: the next record is at the start of the segment.
+const WRAP: u8 = 0;
+/// Ends a run of records: the next record is in the segment's `next`.
+const NEXT: u8 = 1;
+/// What the first varint of a record adds to the body length, so that its
+/// first byte is never a marker.
+const LENGTH_OFFSET: usize = 2;
+/// What a linked body's record holds instead of the body: the parts of the
+/// vector it was encoded into, written unaligned.
+#[repr(C)]
+struct Link {
+    address: *mut u8,
+    length: usize,
+    capacity: usize,
 }
 
-impl Ring {
-    fn new(sizes: Sizes) -> Ring {
-        Ring {
+const LINK_BYTES: usize = std::mem::size_of::<Link>();
+
+/// The bytes a record of a message of `size` takes in a segment.
+fn record_len(size: BodySize) -> usize {
+    let header = varint_len(size.bytes + LENGTH_OFFSET) + varint_len(size.count);
+    header + if size.bytes >= LINK_ABOVE { LINK_BYTES } else { size.bytes }
+}
+
+/// One ring of records. Its fields are on a cache line of their own, as
+/// the consumer writes `head` while the producer works.
+#[repr(align(64))]
+struct Segment {
+    /// Where the consumer reads in this segment (0 until it gets here): the
+    /// producer wraps around to the start only up to there.
+    head: AtomicUsize,
+    /// Where the producer went on after it wrote [`NEXT`] here.
+    next: AtomicPtr<Segment>,
+    data: NonNull<u8>,
+    len: usize,
+}
+
+impl Segment {
+    fn new(len: usize) -> Result<*mut Segment, Error> {
+        let layout = Layout::array::<u8>(len.max(1)).map_err(|_| out_of_memory(len))?;
+        // SAFETY: the layout has a non-zero size.
+        let data = NonNull::new(unsafe { alloc::alloc(layout) }).ok_or_else(|| out_of_memory(len))?;
+        let segment = Segment { head: AtomicUsize::new(0), next: AtomicPtr::new(ptr::null_mut()), data, len: len.max(1) };
+        Ok(Box::into_raw(Box::new(segment)))
+    }
+
+    /// The consumer's position, and with it everything it read before.
+    fn load_head(&self) -> usize {
+        let head = self.head.load(Ordering::Acquire);
+        valgrind::happens_after(&self.head);
+        head
+    }
+
+    fn store_head(&self, head: usize) {
+        valgrind::happens_before(&self.head);
+        self.head.store(head, Ordering::Release);
+    }
+
+    /// Frees a segment nobody reads or writes any more.
+    ///
+    /// # Safety
+    /// `segment` came from [`Segment::new`] and is not used afterwards.
+    unsafe fn free(segment: *mut Segment) {
+        let segment = Box::from_raw(segment);
+        alloc::dealloc(segment.data.as_ptr(), Layout::array::<u8>(segment.len).expect("allocated before"));
+    }
+}
+
+/// Where the feeding end writes. Guarded by the feeding lock.
+struct Tail {
+    /// The segment written to; null before the first message and after
+    /// `free`.
+    segment: *mut Segment,
+    data: *mut u8,
+    len: usize,
+    /// Where the next record goes.
+    at: usize,
+    /// Writing at the start of the segment, behind the consumer, who has
+    /// not yet reached the [`WRAP`] that ends its run.
+    wrapped: bool,
+    /// The consumer's position as last read (while `wrapped`).
+    known_head: usize,
+    /// Message bytes (by the size arithmetic) ever added, and ever taken as
+    /// last read: what a fixed plan's `size2` limits is their difference.
+    added_bytes: u64,
+    known_removed_bytes: u64,
+}
+
+/// Where the draining end reads. Guarded by the draining lock.
+struct Head {
+    /// The segment read from; null until the first message and after
+    /// `free`.
+    segment: *mut Segment,
+    data: *const u8,
+    /// Where the next record (or marker) is.
+    at: usize,
+    removed: u64,
+    removed_bytes: u64,
+    /// The producer's count of added messages, as last read.
+    known_published: u64,
+}
+
+// SAFETY: the pointers are to segments owned by the queue; each is used
+// only under its end's lock.
+unsafe impl Send for Tail {}
+unsafe impl Send for Head {}
+
+#[repr(C, align(64))]
+struct FeedEnd {
+    lock: Lock<Tail>,
+    /// Messages added: their records are complete once counted here. On a
+    /// line of its own, as the consumer reads it while the producer works.
+    published: CacheLine<Additions>,
+}
+
+/// Keeps its value on a cache line of its own.
+#[repr(C, align(64))]
+struct CacheLine<T>(T);
+
+#[repr(C, align(64))]
+struct DrainEnd {
+    lock: Lock<Head>,
+    /// Messages and message bytes taken (bytes only for fixed plans).
+    removed: AtomicU64,
+    removed_bytes: AtomicU64,
+}
+
+/// The queue proper, allocated when a buffer is first used.
+#[repr(C)]
+pub(crate) struct Core {
+    feed: FeedEnd,
+    drain: DrainEnd,
+    /// Takers waiting for a message, producers waiting for room (in a
+    /// standalone buffer; a listener's buffers use the listener's).
+    pub takers: Signal,
+    pub room: Signal,
+    sizes: Sizes,
+    /// A segment the consumer finished, kept for the producer's next one.
+    spare: AtomicPtr<Segment>,
+    /// The first segment, for a consumer that has none yet.
+    entry: AtomicPtr<Segment>,
+}
+
+impl Core {
+    fn new(sizes: Sizes) -> Core {
+        Core {
+            feed: FeedEnd {
+                lock: Lock::new(Tail {
+                    segment: ptr::null_mut(),
+                    data: ptr::null_mut(),
+                    len: 0,
+                    at: 0,
+                    wrapped: false,
+                    known_head: 0,
+                    added_bytes: 0,
+                    known_removed_bytes: 0,
+                }),
+                published: CacheLine(Additions::default()),
+            },
+            drain: DrainEnd {
+                lock: Lock::new(Head {
+                    segment: ptr::null_mut(),
+                    data: ptr::null(),
+                    at: 0,
+                    removed: 0,
+                    removed_bytes: 0,
+                    known_published: 0,
+                }),
+                removed: AtomicU64::new(0),
+                removed_bytes: AtomicU64::new(0),
+            },
+            takers: Signal::new(),
+            room: Signal::new(),
             sizes,
-            data: Vec::new(),
-            head: 0,
-            tail: 0,
-            wrap_at: None,
-            ring_used: 0,
-            used: 0,
-            count: 0,
-            links: VecDeque::new(),
+            spare: AtomicPtr::new(ptr::null_mut()),
+            entry: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
-    fn has_room(&self, bytes: usize) -> bool {
-        !self.sizes.is_fixed() || self.used + bytes <= self.sizes.size2
+    pub fn sizes(&self) -> Sizes {
+        self.sizes
     }
 
-    fn push(&mut self, message: Ready<'_>) -> Result<bool, Error> {
-        let size = message.size();
-        if !self.has_room(size.message_bytes()) {
-            return Ok(false);
-        }
-        let header = header_len(size);
-        let in_ring = match message {
-            Ready::InPlace(_) => header + size.bytes,
-            Ready::Linked(..) => header,
-        };
-        let at = self.make_room(in_ring)?;
-        let slot = &mut self.data[at..at + in_ring];
-        let body_at = write_header(slot, size);
-        match message {
-            Ready::InPlace(body) => body.write_in_place(&mut slot[body_at..]),
-            Ready::Linked(_, bytes) => {
-                self.links.try_reserve(1).map_err(|_| out_of_memory(size.bytes))?;
-                self.links.push_back(bytes);
-            }
-        }
-        self.tail = at + in_ring;
-        self.ring_used += in_ring;
-        self.used += size.message_bytes();
-        self.count += 1;
-        Ok(true)
+    /// The messages queued (a snapshot: other threads may change it).
+    pub fn count(&self) -> usize {
+        let removed = self.drain.removed.load(Ordering::Acquire);
+        (self.feed.published.0.seen() - removed) as usize
     }
 
-    /// Where `bytes` bytes of ring go, after wrapping around, linearizing
-    /// or growing as needed.
-    fn make_room(&mut self, bytes: usize) -> Result<usize, Error> {
-        if let Some(at) = self.free_slot(bytes) {
-            return Ok(at);
-        }
-        let needed = self.ring_used.checked_add(bytes).ok_or_else(|| out_of_memory(usize::MAX))?;
-        self.linearize();
-        if needed > self.data.len() {
-            let capacity = self.sizes.grown(self.data.len(), needed);
-            // The grow factor is a hint: when the multiplied size cannot be
-            // had (a huge factor), what the message needs may still be.
-            grow_to(&mut self.data, capacity.max(needed)).or_else(|_| grow_to(&mut self.data, needed))?;
-        }
-        Ok(self.tail)
+    /// The count of messages ever added: it changes with every addition.
+    pub fn additions(&self) -> &Additions {
+        &self.feed.published.0
     }
 
-    /// A contiguous free place for `bytes` bytes without moving anything.
-    fn free_slot(&mut self, bytes: usize) -> Option<usize> {
-        match self.wrap_at {
-            Some(_) => (self.head - self.tail >= bytes).then_some(self.tail),
-            None if self.data.len() - self.tail >= bytes => Some(self.tail),
-            None if self.head >= bytes && self.count > 0 => {
-                self.wrap_at = Some(self.tail);
-                Some(0)
-            }
-            None => None,
-        }
+    pub fn lock_feed(&self, nonblock: bool) -> Option<Feed<'_>> {
+        let tail = if nonblock { self.feed.lock.try_lock()? } else { self.feed.lock.lock() };
+        Some(Feed { core: self, tail })
     }
 
-    /// Moves the messages to the start of the memory, in order, so that all
-    /// free space is after them (rare: only when free space is split).
-    fn linearize(&mut self) {
-        match self.wrap_at.take() {
-            Some(wrap_at) => self.data[..wrap_at].rotate_left(self.head),
-            None => self.data.copy_within(self.head..self.tail, 0),
-        }
-        self.head = 0;
-        self.tail = self.ring_used;
+    pub fn lock_drain(&self, nonblock: bool) -> Option<Drain<'_>> {
+        let head = if nonblock { self.drain.lock.try_lock()? } else { self.drain.lock.lock() };
+        Some(Drain { core: self, head })
     }
 
-    /// The oldest message's size, if any.
-    fn front_size(&self) -> Option<BodySize> {
-        (self.count > 0).then(|| self.parse_front().0)
-    }
-
-    /// The header of the oldest message and where its ring bytes end.
-    fn parse_front(&self) -> (BodySize, usize) {
-        let mut pos = self.head;
-        let bytes = get_varint(&self.data, &mut pos).expect("queue holds a valid header");
-        let count = get_varint(&self.data, &mut pos).expect("queue holds a valid header");
-        (BodySize { bytes, count }, pos)
-    }
-
-    /// Removes the oldest message and hands out its body.
-    fn pop(&mut self) -> Option<(Taken<'_>, usize)> {
-        if self.count == 0 {
+    /// A segment of at least `len` bytes the consumer has finished with.
+    fn take_spare(&self, len: usize) -> Option<*mut Segment> {
+        let spare = self.spare.swap(ptr::null_mut(), Ordering::AcqRel);
+        if spare.is_null() {
             return None;
         }
-        let (size, body_at) = self.parse_front();
-        let linked = size.bytes >= LINK_ABOVE;
-        let ring_end = if linked { body_at } else { body_at + size.bytes };
-        self.ring_used -= ring_end - self.head;
-        self.used -= size.message_bytes();
-        self.head = ring_end;
-        self.count -= 1;
-        if self.count == 0 {
-            self.head = 0;
-            self.tail = 0;
-            self.wrap_at = None;
-        } else if self.wrap_at == Some(self.head) {
-            self.wrap_at = None;
-            self.head = 0;
+        valgrind::happens_after(&self.spare);
+        // SAFETY: the swap made the spare this thread's alone.
+        if unsafe { (*spare).len } >= len {
+            return Some(spare);
         }
-        let taken = if linked {
-            Taken::Linked(self.links.pop_front().expect("a linked message has its body"))
-        } else {
-            Taken::InPlace(&self.data[body_at..body_at + size.bytes])
-        };
-        Some((taken, size.count))
+        // SAFETY: as above; too small to be of use.
+        unsafe { Segment::free(spare) };
+        None
     }
 
-    fn clear(&mut self) {
-        self.head = 0;
-        self.tail = 0;
-        self.wrap_at = None;
-        self.ring_used = 0;
-        self.used = 0;
-        self.count = 0;
-        self.links.clear();
+    /// Keeps a segment the consumer has read to its end for the producer,
+    /// or frees it when a spare is kept already.
+    fn recycle(&self, segment: *mut Segment) {
+        // SAFETY: the producer left this segment for good (it wrote NEXT)
+        // and the consumer has read it: it is this thread's alone.
+        unsafe {
+            (*segment).head.store(0, Ordering::Relaxed);
+            (*segment).next.store(ptr::null_mut(), Ordering::Relaxed);
+        }
+        valgrind::happens_before(&self.spare);
+        if self.spare.compare_exchange(ptr::null_mut(), segment, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+            // SAFETY: as above.
+            unsafe { Segment::free(segment) };
+        }
     }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        let core: &Core = self;
+        free(&mut core.lock_feed(false).unwrap(), &mut core.lock_drain(false).unwrap());
+    }
+}
+
+/// The feeding end of a queue, locked.
+pub(crate) struct Feed<'a> {
+    core: &'a Core,
+    tail: LockGuard<'a, Tail>,
+}
+
+impl Feed<'_> {
+    /// Whether a message of `bytes` bytes fits without growing beyond what
+    /// the plan allows (always true for growing plans).
+    #[inline]
+    pub fn has_room(&mut self, bytes: usize) -> bool {
+        let sizes = self.core.sizes;
+        if !sizes.is_fixed() {
+            return true;
+        }
+        let tail = &mut *self.tail;
+        let added = tail.added_bytes + bytes as u64;
+        if added - tail.known_removed_bytes <= sizes.size2 as u64 {
+            return true;
+        }
+        // Sequentially consistent: a producer about to wait for room counts
+        // itself a sleeper and then looks here (see `Signal`).
+        tail.known_removed_bytes = self.core.drain.removed_bytes.load(Ordering::SeqCst);
+        added - tail.known_removed_bytes <= sizes.size2 as u64
+    }
+
+    /// Appends one message, for which [`Feed::has_room`] said yes; fails
+    /// only when memory for it runs out.
+    pub fn push(&mut self, message: Ready<'_>) -> Result<(), Error> {
+        let size = message.size();
+        let len = record_len(size);
+        let at = self.place(len)?;
+        let tail = &mut *self.tail;
+        // SAFETY: `place` made these bytes the producer's: nobody reads
+        // them before the message is published below.
+        let record = unsafe { std::slice::from_raw_parts_mut(tail.data.add(at), len) };
+        let count_at = put_varint(record, 0, size.bytes + LENGTH_OFFSET);
+        let body_at = put_varint(record, count_at, size.count);
+        match message {
+            Ready::InPlace(body) => body.write_in_place(&mut record[body_at..]),
+            Ready::Linked(_, bytes) => {
+                let mut bytes = ManuallyDrop::new(bytes);
+                let link = Link { address: bytes.as_mut_ptr(), length: bytes.len(), capacity: bytes.capacity() };
+                // SAFETY: the record has LINK_BYTES bytes after its header.
+                unsafe { ptr::write_unaligned(record[body_at..].as_mut_ptr() as *mut Link, link) };
+            }
+        }
+        tail.at = at + len;
+        tail.added_bytes += size.message_bytes() as u64;
+        valgrind::happens_before(&self.core.feed.published);
+        self.core.feed.published.0.note();
+        Ok(())
+    }
+
+    /// Where a record of `len` bytes goes: after the last one, at the start
+    /// of the segment (behind the consumer), or in a new segment.
+    fn place(&mut self, len: usize) -> Result<usize, Error> {
+        let tail = &mut *self.tail;
+        if !tail.segment.is_null() {
+            // SAFETY: the producer's segment lives until the producer left
+            // it and the consumer read it to its end.
+            let segment = unsafe { &*tail.segment };
+            if tail.wrapped && tail.at + len >= tail.known_head {
+                tail.known_head = segment.load_head();
+                // The consumer went round too: it is now behind the producer.
+                tail.wrapped = tail.known_head > tail.at;
+            }
+            if tail.wrapped {
+                if tail.at + len < tail.known_head {
+                    return Ok(tail.at);
+                }
+            } else {
+                if tail.at + len < tail.len {
+                    return Ok(tail.at);
+                }
+                let head = segment.load_head();
+                if len < head {
+                    // SAFETY: `at` is inside the segment and the consumer
+                    // reads it only after the next message is published.
+                    unsafe { *tail.data.add(tail.at) = WRAP };
+                    tail.wrapped = true;
+                    tail.known_head = head;
+                    tail.at = 0;
+                    return Ok(0);
+                }
+            }
+        }
+        self.start_segment(len + 1)?;
+        Ok(0)
+    }
+
+    /// Goes on in a segment of at least `needed` bytes.
+    fn start_segment(&mut self, needed: usize) -> Result<(), Error> {
+        let tail = &mut *self.tail;
+        let sizes = self.core.sizes;
+        let wanted = sizes.grown(tail.len, needed);
+        let segment = match self.core.take_spare(wanted) {
+            Some(segment) => segment,
+            // The grow factor is a hint: when the grown size cannot be had
+            // (a huge factor), what the message needs may still be.
+            None => Segment::new(wanted).or_else(|_| Segment::new(needed))?,
+        };
+        if tail.segment.is_null() {
+            self.core.entry.store(segment, Ordering::Release);
+        } else {
+            // SAFETY: as in `place`; the consumer follows `next` only after
+            // reading the marker, after the next message is published.
+            unsafe {
+                (*tail.segment).next.store(segment, Ordering::Release);
+                *tail.data.add(tail.at) = NEXT;
+            }
+        }
+        // SAFETY: the segment is the producer's now.
+        let (data, len) = unsafe { ((*segment).data.as_ptr(), (*segment).len) };
+        *tail = Tail { segment, data, len, at: 0, wrapped: false, known_head: 0, ..*tail };
+        Ok(())
+    }
+}
+
+/// The draining end of a queue, locked.
+pub(crate) struct Drain<'a> {
+    core: &'a Core,
+    head: LockGuard<'a, Head>,
+}
+
+impl Drain<'_> {
+    /// Whether a message is there to take. Looks at the producer's count
+    /// only when every message it knew of was taken.
+    fn available(&mut self) -> bool {
+        let head = &mut *self.head;
+        if head.removed == head.known_published {
+            head.known_published = self.core.feed.published.0.seen();
+            if head.removed == head.known_published {
+                return false;
+            }
+            valgrind::happens_after(&self.core.feed.published);
+        }
+        true
+    }
+
+    pub fn is_empty(&mut self) -> bool {
+        !self.available()
+    }
+
+    /// The count of added messages this end last saw: what a taker that
+    /// found the queue empty watches for a change.
+    pub fn seen_additions(&self) -> u64 {
+        self.head.known_published
+    }
+
+    /// The oldest message's size and where its body starts, after the
+    /// markers before it.
+    fn front(&mut self) -> Option<(BodySize, usize)> {
+        if !self.available() {
+            return None;
+        }
+        let head = &mut *self.head;
+        if head.segment.is_null() {
+            enter(head, self.core.entry.load(Ordering::Acquire));
+        }
+        loop {
+            // SAFETY: a message is published, so the bytes from `at` on are
+            // written: a marker or its record.
+            match unsafe { *head.data.add(head.at) } {
+                WRAP => {
+                    head.at = 0;
+                    // SAFETY: the consumer's segment lives while it reads it.
+                    unsafe { (*head.segment).store_head(0) };
+                }
+                NEXT => {
+                    let finished = head.segment;
+                    // SAFETY: as above.
+                    enter(head, unsafe { (*finished).next.load(Ordering::Acquire) });
+                    self.core.recycle(finished);
+                }
+                _ => break,
+            }
+        }
+        let mut at = head.at;
+        // SAFETY: a published record starts at `at`: its header is written
+        // and inside the segment.
+        let (bytes, count) = unsafe { (read_varint(head.data, &mut at) - LENGTH_OFFSET, read_varint(head.data, &mut at)) };
+        Some((BodySize { bytes, count }, at))
+    }
+
+    /// Removes the oldest message, if `check` accepts its size, handing its
+    /// body and value count to `take` before the memory it was in goes back
+    /// to the producer; both work on `taker`. `None` when the queue is
+    /// empty; a refusal leaves the message queued.
+    pub fn pop<T, R>(
+        &mut self,
+        taker: &mut T,
+        check: impl FnOnce(&mut T, BodySize) -> Result<(), Error>,
+        take: impl FnOnce(&mut T, Taken<'_>, usize) -> R,
+    ) -> Option<Result<R, Error>> {
+        let (size, body_at) = self.front()?;
+        if let Err(refused) = check(taker, size) {
+            return Some(Err(refused));
+        }
+        let head = &mut *self.head;
+        let linked = size.bytes >= LINK_ABOVE;
+        let end = body_at + if linked { LINK_BYTES } else { size.bytes };
+        // SAFETY: the record is written and inside the segment.
+        let body = unsafe { std::slice::from_raw_parts(head.data.add(body_at), end - body_at) };
+        let taken = if linked {
+            // SAFETY: `push` wrote the parts of a vector it gave up; this
+            // record is read once.
+            let link = unsafe { ptr::read_unaligned(body.as_ptr() as *const Link) };
+            Taken::Linked(unsafe { Vec::from_raw_parts(link.address, link.length, link.capacity) })
+        } else {
+            Taken::InPlace(body)
+        };
+        let result = take(taker, taken, size.count);
+        head.at = end;
+        head.removed += 1;
+        head.removed_bytes += size.message_bytes() as u64;
+        // SAFETY: the consumer's segment lives while it reads it.
+        unsafe { (*head.segment).store_head(end) };
+        self.core.drain.removed.store(head.removed, Ordering::Release);
+        if self.core.sizes.is_fixed() {
+            // Sequentially consistent: see `Feed::has_room`.
+            self.core.drain.removed_bytes.store(head.removed_bytes, Ordering::SeqCst);
+        }
+        Some(Ok(result))
+    }
+}
+
+/// Reads a varint of a record header at `data + *at`, byte by byte: the
+/// bytes after the header may be being written by the producer, so no
+/// slice may cover them.
+///
+/// # Safety
+/// A complete varint written by [`put_varint`] is at `data + *at`.
+unsafe fn read_varint(data: *const u8, at: &mut usize) -> usize {
+    let mut value = 0usize;
+    let mut shift = 0;
+    loop {
+        let byte = *data.add(*at);
+        *at += 1;
+        value |= ((byte & 0x7f) as usize) << shift;
+        if byte < 0x80 {
+            return value;
+        }
+        shift += 7;
+    }
+}
+
+fn enter(head: &mut Head, segment: *mut Segment) {
+    debug_assert!(!segment.is_null(), "a published message has its segment");
+    // SAFETY: the producer made the segment before publishing into it.
+    let data = unsafe { (*segment).data.as_ptr() as *const u8 };
+    *head = Head { segment, data, at: 0, ..*head };
+}
+
+impl Drain<'_> {
+    /// Drops every message; keeps the memory for the next ones. (Callers
+    /// hold the feeding end too, so that no message arrives meanwhile.)
+    pub fn clear(&mut self) {
+        while self.pop(&mut (), |_, _| Ok(()), |_, _, _| ()).is_some() {}
+    }
+}
+
+/// Drops every message and the memory for them.
+pub(crate) fn free(feed: &mut Feed<'_>, drain: &mut Drain<'_>) {
+    drain.clear();
+    let core = feed.core;
+    let tail = &mut *feed.tail;
+    let head = &mut *drain.head;
+    // Every message taken, the consumer is where the producer is.
+    debug_assert!(head.segment == tail.segment || head.segment.is_null());
+    for segment in [tail.segment, core.spare.swap(ptr::null_mut(), Ordering::AcqRel)] {
+        if !segment.is_null() {
+            // SAFETY: both ends are locked and no message is left.
+            unsafe { Segment::free(segment) };
+        }
+    }
+    core.entry.store(ptr::null_mut(), Ordering::Relaxed);
+    *tail = Tail { segment: ptr::null_mut(), data: ptr::null_mut(), len: 0, at: 0, wrapped: false, known_head: 0, ..*tail };
+    *head = Head { segment: ptr::null_mut(), data: ptr::null(), at: 0, ..*head };
 }
 
 /// The queue of one buffer. An empty buffer with the default sizes holds
-/// nothing but a null pointer: the ring (with the sizes, if not the
-/// default ones) is allocated when the first message arrives, and its
-/// memory for messages grows from `size2` as the plan allows.
-#[derive(Default)]
+/// nothing but a null pointer: the [`Core`] (with the locks, the sizes if
+/// not the default ones) is allocated when the buffer is first used, and
+/// memory for messages when the first one arrives.
 pub(crate) struct MessageQueue {
-    ring: Option<Box<Ring>>,
+    core: AtomicPtr<Core>,
 }
 
 impl MessageQueue {
     pub fn new(sizes: Sizes) -> MessageQueue {
-        let ring = (sizes != Sizes::default()).then(|| Box::new(Ring::new(sizes)));
-        MessageQueue { ring }
+        let queue = MessageQueue { core: AtomicPtr::new(ptr::null_mut()) };
+        if sizes != Sizes::default() {
+            queue.core.store(Box::into_raw(Box::new(Core::new(sizes))), Ordering::Release);
+        }
+        queue
+    }
+
+    /// The core, made now if this is the first use.
+    #[inline]
+    pub fn core(&self) -> &Core {
+        match self.get() {
+            Some(core) => core,
+            None => self.make_core(),
+        }
+    }
+
+    #[cold]
+    fn make_core(&self) -> &Core {
+        let made = Box::into_raw(Box::new(Core::new(Sizes::default())));
+        valgrind::happens_before(&self.core);
+        match self.core.compare_exchange(ptr::null_mut(), made, Ordering::AcqRel, Ordering::Acquire) {
+            // SAFETY: published above; it lives as long as the queue.
+            Ok(_) => unsafe { &*made },
+            Err(other) => {
+                // SAFETY: `made` was never shared; `other` lives as long as
+                // the queue.
+                unsafe {
+                    drop(Box::from_raw(made));
+                    &*other
+                }
+            }
+        }
+    }
+
+    /// The core, if the queue was used.
+    #[inline]
+    pub fn get(&self) -> Option<&Core> {
+        // SAFETY: once set, the core lives as long as the queue.
+        let core = unsafe { self.core.load(Ordering::Acquire).as_ref() };
+        if core.is_some() {
+            valgrind::happens_after(&self.core);
+        }
+        core
     }
 
     pub fn sizes(&self) -> Sizes {
-        self.ring.as_ref().map_or_else(Sizes::default, |r| r.sizes)
+        self.get().map_or_else(Sizes::default, Core::sizes)
     }
+}
 
-    pub fn count(&self) -> usize {
-        self.ring.as_ref().map_or(0, |r| r.count)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.count() == 0
-    }
-
-    /// Whether a message of `bytes` bytes fits without growing beyond what
-    /// the plan allows (always true for growing plans).
-    pub fn has_room(&self, bytes: usize) -> bool {
-        self.ring.as_ref().map_or(true, |r| r.has_room(bytes))
-    }
-
-    /// Appends one message; `Ok(false)` when a fixed plan has no room now.
-    pub fn push(&mut self, message: Ready<'_>) -> Result<bool, Error> {
-        let ring = self.ring.get_or_insert_with(|| Box::new(Ring::new(Sizes::default())));
-        ring.push(message)
-    }
-
-    /// The oldest message's size, if any.
-    pub fn front_size(&self) -> Option<BodySize> {
-        self.ring.as_ref()?.front_size()
-    }
-
-    /// Removes the oldest message and hands out its body and value count.
-    pub fn pop(&mut self) -> Option<(Taken<'_>, usize)> {
-        self.ring.as_mut()?.pop()
-    }
-
-    /// Drops every message; keeps the memory for the next ones.
-    pub fn clear(&mut self) {
-        if let Some(ring) = &mut self.ring {
-            ring.clear();
+impl Drop for MessageQueue {
+    fn drop(&mut self) {
+        let core = *self.core.get_mut();
+        if !core.is_null() {
+            // SAFETY: made by `Box::into_raw`, and the queue is going.
+            drop(unsafe { Box::from_raw(core) });
         }
-    }
-
-    /// Drops every message and the memory for them.
-    pub fn free(&mut self) {
-        if let Some(ring) = &mut self.ring {
-            ring.clear();
-            ring.data = Vec::new();
-            ring.links = VecDeque::new();
-        }
-    }
-
-    #[cfg(test)]
-    pub fn capacity(&self) -> usize {
-        self.ring.as_ref().map_or(0, |r| r.data.len())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::{decode_value, Value, Values};
+    use crate::value::{decode_value, Body, Value, Values};
 
-    fn push(q: &mut MessageQueue, values: &[Value<'_>]) -> bool {
+    fn push(core: &Core, values: &[Value<'_>]) -> bool {
         let body = Values::new(values).unwrap();
-        q.push(Ready::new(&body).unwrap()).unwrap()
+        let mut feed = core.lock_feed(false).unwrap();
+        let room = feed.has_room(body.size().message_bytes());
+        if room {
+            feed.push(Ready::new(&body).unwrap()).unwrap();
+        }
+        room
     }
 
     /// Takes the oldest message: its body bytes and value count.
-    fn pop_body(q: &mut MessageQueue) -> Option<(Vec<u8>, usize)> {
-        let (taken, count) = q.pop()?;
-        let body = match taken {
-            Taken::InPlace(b) => b.to_vec(),
-            Taken::Linked(b) => b,
-        };
-        Some((body, count))
+    fn pop_body(core: &Core) -> Option<(Vec<u8>, usize)> {
+        let popped = core.lock_drain(false).unwrap().pop(
+            &mut (),
+            |_, _| Ok(()),
+            |_, taken, count| {
+                let body = match taken {
+                    Taken::InPlace(b) => b.to_vec(),
+                    Taken::Linked(b) => b,
+                };
+                (body, count)
+            },
+        );
+        popped.map(Result::unwrap)
     }
 
     fn first_integer(body: &[u8]) -> Option<i64> {
@@ -403,117 +712,159 @@ mod tests {
         }
     }
 
+    fn free_all(core: &Core) {
+        free(&mut core.lock_feed(false).unwrap(), &mut core.lock_drain(false).unwrap());
+    }
+
+    /// The segments in use: the producer's and the spare.
+    fn segment_lens(core: &Core) -> (usize, usize) {
+        let tail = core.lock_feed(false).unwrap().tail.len;
+        let spare = core.spare.load(Ordering::Acquire);
+        (tail, if spare.is_null() { 0 } else { unsafe { (*spare).len } })
+    }
+
     #[test]
     fn no_memory_until_the_first_message() {
-        let sizes = Sizes::default();
-        let mut q = MessageQueue::new(sizes);
-        assert_eq!(q.capacity(), 0);
-        assert!(push(&mut q, &[Value::Integer(1)]));
-        assert_eq!(q.capacity(), 1024);
+        let queue = MessageQueue::new(Sizes::default());
+        assert!(queue.get().is_none(), "no core for an unused buffer");
+        let core = queue.core();
+        assert_eq!(segment_lens(core), (0, 0));
+        assert!(push(core, &[Value::Integer(1)]));
+        assert_eq!(segment_lens(core), (1024, 0));
     }
 
     #[test]
     fn fixed_queue_refuses_when_full_and_accepts_after_pop() {
-        let sizes = Sizes::new(16, 24, 0.0).unwrap();
-        let mut q = MessageQueue::new(sizes);
+        let queue = MessageQueue::new(Sizes::new(16, 24, 0.0).unwrap());
+        let core = queue.core();
         let msg = [Value::Integer(1)]; // 2 + 9 = 11 bytes
-        assert!(push(&mut q, &msg));
-        assert!(push(&mut q, &msg));
-        assert!(!push(&mut q, &msg));
-        assert_eq!(q.count(), 2);
-        q.pop();
-        assert!(push(&mut q, &msg));
-        assert_eq!(q.capacity(), 24);
+        assert!(push(core, &msg));
+        assert!(push(core, &msg));
+        assert!(!push(core, &msg));
+        assert_eq!(core.count(), 2);
+        pop_body(core);
+        assert!(push(core, &msg));
+        assert_eq!(core.count(), 2);
     }
 
     #[test]
-    fn growing_queue_keeps_order_across_compaction_and_growth() {
-        let sizes = Sizes::new(8, 16, 2.0).unwrap();
-        let mut q = MessageQueue::new(sizes);
-        for i in 0..100 {
-            assert!(push(&mut q, &[Value::Integer(i)]));
+    fn growing_queue_keeps_order_across_wraps_and_segments() {
+        let queue = MessageQueue::new(Sizes::new(8, 16, 2.0).unwrap());
+        let core = queue.core();
+        for i in 0..1000 {
+            assert!(push(core, &[Value::Integer(i)]));
             if i % 3 == 0 {
-                q.pop();
+                pop_body(core);
             }
         }
         let mut seen = Vec::new();
-        while let Some((body, count)) = pop_body(&mut q) {
+        while let Some((body, count)) = pop_body(core) {
             assert_eq!(count, 1);
             seen.extend(first_integer(&body));
         }
-        assert!(seen.windows(2).all(|w| w[0] < w[1]), "order kept: {seen:?}");
-        assert_eq!(*seen.last().unwrap(), 99);
-        assert_eq!(seen.len(), 100 - 34);
+        assert!(seen.windows(2).all(|w| w[0] + 1 == w[1]), "order kept: {seen:?}");
+        assert_eq!(*seen.last().unwrap(), 999);
+        assert_eq!(seen.len(), 1000 - 334);
+        assert_eq!(core.count(), 0);
     }
 
     #[test]
-    fn full_fixed_ring_is_refilled_in_place_without_moving_messages() {
-        let msg = |i| [Value::Integer(i)]; // 11 bytes each
-        let sizes = Sizes::new(11, 33, 0.0).unwrap();
-        let mut q = MessageQueue::new(sizes);
+    fn a_drained_and_refilled_ring_wraps_around_in_place() {
+        let msg = |i| [Value::Integer(i)]; // a record of 11 bytes
+        let queue = MessageQueue::new(Sizes::new(11, 33, 0.0).unwrap());
+        let core = queue.core();
         for i in 0..3 {
-            assert!(push(&mut q, &msg(i)));
+            assert!(push(core, &msg(i)));
         }
-        assert!(!push(&mut q, &msg(99)));
-        let mut next = 0;
-        for i in 3..50 {
-            let (body, _) = pop_body(&mut q).unwrap();
-            assert_eq!(first_integer(&body), Some(next));
-            next += 1;
-            assert!(push(&mut q, &msg(i)), "room after a take at {i}");
-            assert_eq!(q.capacity(), 33);
+        assert!(!push(core, &msg(99)), "33 bytes of messages are the limit");
+        let lens = segment_lens(core);
+        for i in 3..200 {
+            let (body, _) = pop_body(core).unwrap();
+            assert_eq!(first_integer(&body), Some(i - 3));
+            assert!(push(core, &msg(i)), "room after a take at {i}");
         }
-        assert_eq!(q.count(), 3);
+        assert_eq!(segment_lens(core), lens, "no new segment for a queue that keeps its size");
+        assert_eq!(core.count(), 3);
     }
 
     #[test]
-    fn split_free_space_is_joined_for_a_message_that_fits_in_total() {
-        let sizes = Sizes::new(30, 40, 0.0).unwrap();
-        let mut q = MessageQueue::new(sizes);
-        let small = [Value::Integer(1)]; // 11 bytes
-        let big = [Value::String(&[7u8; 20])]; // 2 + 22 = 24 bytes
-        assert!(push(&mut q, &small));
-        assert!(push(&mut q, &small));
-        assert!(push(&mut q, &small)); // 33 of 40 used
-        q.pop(); // free: 11 at the front, 7 at the back
-        assert!(!push(&mut q, &big), "22 + 24 > 40");
-        q.pop(); // 11 used: 22 free at the front, 7 at the back
-        assert!(push(&mut q, &big));
-        let mut got = Vec::new();
-        while let Some((body, _)) = pop_body(&mut q) {
-            got.push(body.len());
+    fn a_producer_ahead_of_a_slow_consumer_goes_on_in_grown_segments() {
+        let queue = MessageQueue::new(Sizes::new(8, 64, 2.0).unwrap());
+        let core = queue.core();
+        for i in 0..100 {
+            assert!(push(core, &[Value::Integer(i)]));
         }
-        assert_eq!(got, vec![9, 22]);
+        assert!(segment_lens(core).0 >= 1024, "grown by doubling: {:?}", segment_lens(core));
+        for i in 0..100 {
+            assert_eq!(first_integer(&pop_body(core).unwrap().0), Some(i));
+        }
+        assert!(segment_lens(core).1 > 0, "a finished segment is kept as the spare");
     }
 
     #[test]
     fn large_bodies_are_linked_counted_in_full_and_kept_in_order() {
         let big = vec![b'x'; LINK_ABOVE];
         let bytes = Values::new(&[Value::String(&big)]).unwrap().size().message_bytes();
-        let sizes = Sizes::new(bytes, 2 * bytes + 11, 0.0).unwrap();
-        let mut q = MessageQueue::new(sizes);
-        assert!(push(&mut q, &[Value::Integer(1)]));
-        assert!(push(&mut q, &[Value::String(&big)]));
-        assert!(push(&mut q, &[Value::String(&big)]));
-        assert!(!push(&mut q, &[Value::Integer(2)]), "the linked bodies count against size2");
-        assert!(q.capacity() < bytes, "the ring holds only their headers");
-        assert_eq!(first_integer(&pop_body(&mut q).unwrap().0), Some(1));
+        let queue = MessageQueue::new(Sizes::new(bytes, 2 * bytes + 11, 0.0).unwrap());
+        let core = queue.core();
+        assert!(push(core, &[Value::Integer(1)]));
+        assert!(push(core, &[Value::String(&big)]));
+        assert!(push(core, &[Value::String(&big)]));
+        assert!(!push(core, &[Value::Integer(2)]), "the linked bodies count against size2");
+        assert!(segment_lens(core).0 < bytes, "the ring holds only their records");
+        assert_eq!(first_integer(&pop_body(core).unwrap().0), Some(1));
         for _ in 0..2 {
-            let (body, count) = pop_body(&mut q).unwrap();
+            let (body, count) = pop_body(core).unwrap();
             assert_eq!((count, decode_value(&body, &mut 0)), (1, Some(Value::String(&big))));
         }
-        assert!(pop_body(&mut q).is_none());
-        assert!(push(&mut q, &[Value::String(&big)]));
-        q.clear();
-        assert_eq!(q.count(), 0);
-        assert!(push(&mut q, &[Value::Integer(3)]));
-        assert_eq!(first_integer(&pop_body(&mut q).unwrap().0), Some(3));
+        assert!(pop_body(core).is_none());
+        assert!(push(core, &[Value::String(&big)]));
+        core.lock_drain(false).unwrap().clear();
+        assert_eq!(core.count(), 0);
+        assert!(push(core, &[Value::Integer(3)]));
+        assert_eq!(first_integer(&pop_body(core).unwrap().0), Some(3));
     }
 
     #[test]
-    fn unallocatable_sizes_are_out_of_memory() {
-        let err = Sizes::new(0, 1 << 62, 2.0).unwrap_err();
-        assert_eq!(err.kind, ErrorKind::OutOfMemory);
-        assert_eq!(Sizes::new(0, 0, f64::NAN).unwrap_err().kind, ErrorKind::InvalidArgument);
+    fn free_drops_messages_and_memory_and_the_queue_works_again() {
+        let big = vec![b'y'; LINK_ABOVE * 2];
+        let queue = MessageQueue::new(Sizes::default());
+        let core = queue.core();
+        for i in 0..500 {
+            assert!(push(core, &[Value::Integer(i), Value::String(&big[..(i as usize % 3) * LINK_ABOVE])]));
+        }
+        free_all(core);
+        assert_eq!((core.count(), segment_lens(core)), (0, (0, 0)));
+        assert!(push(core, &[Value::Integer(7)]));
+        assert_eq!(first_integer(&pop_body(core).unwrap().0), Some(7));
+    }
+
+    #[test]
+    fn a_consumer_on_another_thread_gets_every_message_in_order() {
+        let queue = std::sync::Arc::new(MessageQueue::new(Sizes::new(8, 64, 1.0).unwrap()));
+        // Fewer under Miri, which checks every access (cargo miri test).
+        const N: i64 = if cfg!(miri) { 300 } else { 200_000 };
+        let consumer = {
+            let queue = queue.clone();
+            std::thread::spawn(move || {
+                let core = queue.core();
+                let mut next = 0;
+                while next < N {
+                    if let Some((body, _)) = pop_body(core) {
+                        assert_eq!(first_integer(&body), Some(next));
+                        next += 1;
+                    } else {
+                        std::hint::spin_loop();
+                    }
+                }
+            })
+        };
+        let core = queue.core();
+        let text = [b'z'; 40];
+        for i in 0..N {
+            assert!(push(core, &[Value::Integer(i), Value::String(&text[..(i % 41) as usize])]));
+        }
+        consumer.join().unwrap();
+        assert_eq!(core.count(), 0);
     }
 }

@@ -1,8 +1,9 @@
 //! Readers: take one message out of a buffer and hand out its values.
 
 use crate::error::{Error, ErrorKind};
-use crate::queue::{out_of_memory, MessageQueue, Sizes, Taken, LINK_ABOVE};
-use crate::value::{decode_value, header_len, Value};
+use crate::queue::{Drain, Taken, LINK_ABOVE};
+use crate::sizes::{out_of_memory, Sizes};
+use crate::value::{decode_value, BodySize, Value};
 
 /// Holds one taken message and reads its values one by one.
 ///
@@ -36,16 +37,30 @@ impl Reader {
         self.max_values = max;
     }
 
-    /// Takes the oldest message of `queue` into this reader: `Ok(false)`
+    /// Takes the oldest message of a queue into this reader: `Ok(false)`
     /// when there is none. Fails, leaving the message queued, when it does
     /// not fit a fixed-size reader or memory for it runs out; once it is
     /// out of the queue nothing can fail any more.
-    pub(crate) fn take_from(&mut self, queue: &mut MessageQueue, source: &dyn Fn() -> String) -> Result<bool, Error> {
-        let Some(size) = queue.front_size() else {
-            return Ok(false);
-        };
+    pub(crate) fn take_from(&mut self, queue: &mut Drain<'_>, source: &dyn Fn() -> String) -> Result<bool, Error> {
+        let taken = queue.pop(
+            self,
+            |reader, size| reader.make_room(size, source),
+            |reader, taken, count| {
+                match taken {
+                    Taken::InPlace(body) => reader.body.extend_from_slice(body),
+                    Taken::Linked(body) => reader.body = body,
+                }
+                reader.pos = 0;
+                reader.remaining = count;
+            },
+        );
+        taken.transpose().map(|taken| taken.is_some())
+    }
+
+    /// Checks that a message of `size` may be taken and makes room for it.
+    fn make_room(&mut self, size: BodySize, source: &dyn Fn() -> String) -> Result<(), Error> {
         let what = || format!("mtmsg.reader for {}", source());
-        self.sizes.check_message(header_len(size) + size.bytes, &what)?;
+        self.sizes.check_message(size.message_bytes(), &what)?;
         if size.count > self.max_values {
             return Err(Error::new(
                 ErrorKind::MessageSize,
@@ -57,14 +72,7 @@ impl Reader {
             let wanted = size.bytes.max(self.sizes.size1);
             self.body.try_reserve(wanted).map_err(|_| out_of_memory(wanted))?;
         }
-        let (taken, count) = queue.pop().expect("the queue has a message");
-        match taken {
-            Taken::InPlace(body) => self.body.extend_from_slice(body),
-            Taken::Linked(body) => self.body = body,
-        }
-        self.pos = 0;
-        self.remaining = count;
-        Ok(true)
+        Ok(())
     }
 
     /// Values of the current message not read yet.

@@ -237,6 +237,6 @@ pub(crate) fn wake_everyone() {
         buffer.wake_all();
     }
     for listener in listeners {
-        listener.domain.wake_all();
+        listener.wake_all();
     }
 }

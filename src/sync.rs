@@ -7,9 +7,8 @@
 //! spins for a few microseconds (critical sections are a few dozen
 //! instructions, so the holder is nearly always done by then) and sleeps
 //! only after that; unlocking makes a system call only when some thread
-//! really sleeps. [`Signal`] is an event count: a waiter notes the count
-//! under the lock and sleeps only while it is unchanged, so a notification
-//! between unlocking and sleeping is never lost.
+//! really sleeps. [`Signal`] is an event count that a notifier bumps (and
+//! wakes with a system call) only when a thread sleeps on it.
 
 use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};
@@ -164,44 +163,73 @@ impl<T> Drop for LockGuard<'_, T> {
     }
 }
 
-/// A condition that threads holding a [`Lock`] wait for and others
-/// announce. Notify only with the lock held.
+/// A condition threads wait for and others announce, as an event count:
+/// a waiter first counts itself as a sleeper ([`Signal::prepare`]), then
+/// looks at its condition once more, and sleeps only while no notification
+/// came after it prepared. A notifier changes the condition first and then
+/// looks for sleepers, so it wakes (a system call) only when somebody
+/// sleeps, yet never misses one: of the two "change, then look" sequences
+/// (all sequentially consistent) at least one sees the other's change.
 pub(crate) struct Signal {
     events: AtomicU32,
+    sleepers: AtomicU32,
+}
+
+/// One thread's pending wait on a [`Signal`]; it stops counting as a
+/// sleeper when dropped.
+pub(crate) struct Ticket<'a> {
+    signal: &'a Signal,
+    events: u32,
 }
 
 impl Signal {
     pub const fn new() -> Signal {
-        Signal { events: AtomicU32::new(0) }
+        Signal { events: AtomicU32::new(0), sleepers: AtomicU32::new(0) }
     }
 
-    /// Releases the lock, sleeps until notified, `deadline` passes, or
-    /// spuriously, and locks again. Returns the guard and whether the
-    /// deadline has passed.
-    pub fn wait_until<'a, T>(&self, guard: LockGuard<'a, T>, deadline: Option<Instant>) -> (LockGuard<'a, T>, bool) {
-        let seen = self.events.load(Ordering::Relaxed);
-        let lock = guard.lock;
+    /// Counts the caller as a sleeper. The caller then checks its condition
+    /// (with a sequentially consistent load, or under the lock the notifier
+    /// changes it under) and sleeps with the ticket only if it still waits.
+    pub fn prepare(&self) -> Ticket<'_> {
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        Ticket { signal: self, events: self.events.load(Ordering::SeqCst) }
+    }
+
+    pub fn notify_one(&self) {
+        self.notify(1);
+    }
+
+    pub fn notify_all(&self) {
+        self.notify(i32::MAX);
+    }
+
+    fn notify(&self, count: i32) {
+        if self.sleepers.load(Ordering::SeqCst) > 0 {
+            self.events.fetch_add(1, Ordering::SeqCst);
+            futex_wake(&self.events, count);
+        }
+    }
+}
+
+impl Ticket<'_> {
+    /// Sleeps until notified (since `prepare`), `deadline` passes, or
+    /// spuriously; true when the deadline has passed.
+    pub fn sleep(self, deadline: Option<Instant>) -> bool {
         let timeout = match deadline {
             None => None,
             Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
                 Some(left) if !left.is_zero() => Some(left),
-                _ => return (guard, true),
+                _ => return true,
             },
         };
-        drop(guard);
-        futex_wait(&self.events, seen, timeout);
-        let guard = lock.lock();
-        (guard, deadline.is_some_and(|d| Instant::now() >= d))
+        futex_wait(&self.signal.events, self.events, timeout);
+        deadline.is_some_and(|d| Instant::now() >= d)
     }
+}
 
-    pub fn notify_one(&self) {
-        self.events.fetch_add(1, Ordering::Release);
-        futex_wake(&self.events, 1);
-    }
-
-    pub fn notify_all(&self) {
-        self.events.fetch_add(1, Ordering::Release);
-        futex_wake(&self.events, i32::MAX);
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        self.signal.sleepers.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -209,7 +237,7 @@ impl Signal {
 /// cannot see in a futex: with `--cfg mtmsg_valgrind` (test/check-memory.sh
 /// drd) the lock announces it through their client requests; otherwise
 /// these are empty.
-mod valgrind {
+pub(crate) mod valgrind {
     /// `VG_USERREQ_TOOL_BASE('H','G') + 256 + 33` and `+ 34` of helgrind.h
     /// and drd.h: ANNOTATE_HAPPENS_BEFORE and ANNOTATE_HAPPENS_AFTER.
     const HAPPENS_BEFORE: usize = ((b'H' as usize) << 24 | (b'G' as usize) << 16) + 256 + 33;
@@ -277,26 +305,24 @@ mod tests {
 
     #[test]
     fn signal_wakes_a_waiter_and_times_out_without_one() {
-        let shared = Arc::new((Lock::new(false), Signal::new()));
+        let shared = Arc::new((AtomicU32::new(0), Signal::new()));
         let waiter = {
             let shared = shared.clone();
-            std::thread::spawn(move || {
-                let mut guard = shared.0.lock();
-                while !*guard {
-                    guard = shared.1.wait_until(guard, None).0;
+            std::thread::spawn(move || loop {
+                let ticket = shared.1.prepare();
+                if shared.0.load(Ordering::SeqCst) != 0 {
+                    return;
                 }
+                ticket.sleep(None);
             })
         };
         std::thread::sleep(Duration::from_millis(20));
-        *shared.0.lock() = true;
-        {
-            let _guard = shared.0.lock();
-            shared.1.notify_one();
-        }
+        shared.0.store(1, Ordering::SeqCst);
+        shared.1.notify_one();
         waiter.join().unwrap();
         let start = Instant::now();
-        let guard = shared.0.lock();
-        let (_guard, expired) = shared.1.wait_until(guard, Some(start + Duration::from_millis(50)));
-        assert!(expired || start.elapsed() < Duration::from_millis(50));
+        assert!(shared.1.prepare().sleep(Some(start + Duration::from_millis(50))));
+        assert!(start.elapsed() >= Duration::from_millis(50));
+        assert_eq!(shared.1.sleepers.load(Ordering::SeqCst), 0, "tickets stop counting when dropped");
     }
 }

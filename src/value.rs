@@ -54,16 +54,22 @@ const TAG_STRING: u8 = 5;
 const TAG_POINTER: u8 = 6;
 const TAG_CFUNCTION: u8 = 7;
 
-pub(crate) fn varint_len(mut n: usize) -> usize {
-    let mut len = 1;
-    while n >= 0x80 {
-        n >>= 7;
-        len += 1;
-    }
-    len
+#[inline]
+pub(crate) fn varint_len(n: usize) -> usize {
+    // One byte per started 7 bits of the value (0 takes one byte too).
+    (usize::BITS - (n | 1).leading_zeros()).div_ceil(7) as usize
 }
 
-fn put_varint(dst: &mut [u8], mut pos: usize, mut n: usize) -> usize {
+#[inline]
+pub(crate) fn put_varint(dst: &mut [u8], pos: usize, n: usize) -> usize {
+    if n < 0x80 {
+        dst[pos] = n as u8;
+        return pos + 1;
+    }
+    put_long_varint(dst, pos, n)
+}
+
+fn put_long_varint(dst: &mut [u8], mut pos: usize, mut n: usize) -> usize {
     while n >= 0x80 {
         dst[pos] = (n as u8) | 0x80;
         n >>= 7;
@@ -74,7 +80,18 @@ fn put_varint(dst: &mut [u8], mut pos: usize, mut n: usize) -> usize {
 }
 
 /// Reads a varint at `*pos`; `None` when the bytes end first.
+#[inline]
 pub(crate) fn get_varint(src: &[u8], pos: &mut usize) -> Option<usize> {
+    match src.get(*pos) {
+        Some(&byte) if byte < 0x80 => {
+            *pos += 1;
+            Some(byte as usize)
+        }
+        _ => get_long_varint(src, pos),
+    }
+}
+
+fn get_long_varint(src: &[u8], pos: &mut usize) -> Option<usize> {
     let mut n = 0usize;
     let mut shift = 0;
     loop {
@@ -108,11 +125,13 @@ pub(crate) struct BodySize {
 
 impl BodySize {
     /// Bytes of the whole message: header plus body.
+    #[inline]
     pub fn message_bytes(self) -> usize {
         header_len(self) + self.bytes
     }
 }
 
+#[inline]
 pub(crate) fn header_len(size: BodySize) -> usize {
     varint_len(size.bytes) + varint_len(size.count)
 }
@@ -126,12 +145,6 @@ pub(crate) fn measure<T: AsValue>(values: &[T]) -> Result<BodySize, Error> {
             .ok_or_else(|| Error::new(ErrorKind::OutOfMemory, "message too large"))?;
     }
     Ok(BodySize { bytes, count: values.len() })
-}
-
-/// Writes the header for `size` at the start of `dst`; returns its length.
-pub(crate) fn write_header(dst: &mut [u8], size: BodySize) -> usize {
-    let pos = put_varint(dst, 0, size.bytes);
-    put_varint(dst, pos, size.count)
 }
 
 /// Where encoded bytes go: a slice of exactly the measured length, or the

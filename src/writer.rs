@@ -2,7 +2,7 @@
 
 use crate::buffer::{BufferRef, PushMode};
 use crate::error::Error;
-use crate::queue::{out_of_memory, Sizes};
+use crate::sizes::{out_of_memory, Sizes};
 use crate::value::{header_len, AsValue, Body, BodySize, Encoded, Values};
 use crate::Progress;
 

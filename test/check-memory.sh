@@ -16,8 +16,15 @@
 #                 Lua of MTMSG_CHECK_ASAN_LUAS (default: all six)
 #
 #   loom          the model checks of the core's hand-written synchronization
-#                 (test/loom: the futex lock, the event-count wait with the
-#                 takers' protocol, the reference count against lookups)
+#                 (test/loom): the futex lock; the event-count signal; a
+#                 standalone buffer's takers and producers waiting for room
+#                 (no lost wake-up, a refusing taker passing its wake-up on,
+#                 close waking all); a listener's takers and the threads
+#                 waiting for one of its buffers, each on a signal of its
+#                 own (no wake-up lost or taken by the other kind, closing
+#                 a buffer or the listener waking both); its ready list (no
+#                 message stranded); the segment ring (no byte or segment
+#                 reused while read); the reference count against lookups
 #
 #   test/check-memory.sh [check...]      (default: all five)
 #

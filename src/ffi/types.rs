@@ -133,6 +133,7 @@ fn invalid(detail: &str) -> Error {
 }
 
 impl AsValue for mtmsg_value {
+    #[inline]
     fn as_value(&self) -> Result<Value<'_>, Error> {
         // SAFETY: the tag says which field C wrote; booleans are read as a
         // byte since C may store any non-zero value in one.

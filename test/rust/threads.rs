@@ -202,3 +202,94 @@ fn many_consumers_share_one_buffer_and_each_message_is_taken_once() {
     all.sort_unstable();
     assert_eq!(all, (0..TOTAL).collect::<Vec<_>>());
 }
+
+#[test]
+fn a_burst_into_one_listener_buffer_wakes_every_sleeping_listener_taker() {
+    // Producers add to a ready buffer without the listener's lock; each
+    // addition must still wake one sleeping taker, not only the first.
+    const TAKERS: usize = 6;
+    let listener = ListenerRef::new(None).unwrap();
+    let b = listener.new_buffer(None, Sizes::default()).unwrap();
+    let takers: Vec<_> = (0..TAKERS)
+        .map(|_| {
+            let listener = listener.clone();
+            wait_in_thread(move || listener.take(&mut reader(), LONG).unwrap())
+        })
+        .collect();
+    let burst = Instant::now();
+    for i in 0..TAKERS as i64 {
+        b.add(&[Value::Integer(i)]).unwrap();
+    }
+    for t in takers {
+        assert_eq!(t.woken_by(burst), Progress::Done);
+    }
+}
+
+#[test]
+fn listener_takers_and_a_direct_taker_share_listener_buffers_without_loss_or_duplicates() {
+    // Producers add without the listener's lock while listener takers and
+    // a taker of one buffer empty the buffers: every message is taken
+    // exactly once, each buffer's in its order.
+    const PRODUCERS: i64 = 3;
+    const PER_PRODUCER: i64 = 30_000;
+    const TOTAL: usize = (PRODUCERS * PER_PRODUCER) as usize;
+    let listener = ListenerRef::new(None).unwrap();
+    let buffers: Vec<BufferRef> = (0..PRODUCERS).map(|_| listener.new_buffer(None, Sizes::default()).unwrap()).collect();
+    let taken = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let consume = |take: Box<dyn Fn(&mut mtmsg::Reader) -> Progress + Send>| {
+        let taken = taken.clone();
+        thread::spawn(move || {
+            let mut r = reader();
+            let mut got = Vec::new();
+            while taken.load(std::sync::atomic::Ordering::SeqCst) < TOTAL {
+                if take(&mut r) == Progress::Done {
+                    taken.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let [Owned::Integer(p), Owned::Integer(i)] = drain(&mut r)[..] else {
+                        panic!("bad message");
+                    };
+                    got.push((p, i));
+                }
+            }
+            got
+        })
+    };
+    let short = Some(Duration::from_millis(20));
+    let mut consumers = Vec::new();
+    for _ in 0..2 {
+        let listener = listener.clone();
+        consumers.push(consume(Box::new(move |r| listener.take(r, short).unwrap())));
+    }
+    let first = buffers[0].clone();
+    consumers.push(consume(Box::new(move |r| first.take(r, short).unwrap())));
+    let producers: Vec<_> = buffers
+        .iter()
+        .enumerate()
+        .map(|(p, b)| {
+            let b = b.clone();
+            thread::spawn(move || {
+                for i in 0..PER_PRODUCER {
+                    b.add(&[Value::Integer(p as i64), Value::Integer(i)]).unwrap();
+                }
+            })
+        })
+        .collect();
+    for p in producers {
+        p.join().unwrap();
+    }
+    let mut all = Vec::new();
+    for c in consumers {
+        let got = c.join().unwrap();
+        for p in 0..PRODUCERS {
+            let mine: Vec<i64> = got.iter().filter(|m| m.0 == p).map(|m| m.1).collect();
+            assert!(mine.windows(2).all(|w| w[0] < w[1]), "a consumer sees buffer {p} in order");
+        }
+        all.extend(got);
+    }
+    all.sort_unstable();
+    let expected: Vec<(i64, i64)> = (0..PRODUCERS).flat_map(|p| (0..PER_PRODUCER).map(move |i| (p, i))).collect();
+    assert_eq!(all.len(), TOTAL);
+    assert!(all == expected, "every message taken exactly once");
+    for b in &buffers {
+        assert_eq!(b.count().unwrap(), 0);
+    }
+}
