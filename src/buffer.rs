@@ -137,29 +137,23 @@ impl<'a> Held<'a> {
         // A listener nobody can reach any more counts as closed: only a
         // notifier can still try to add to one of its buffers.
         let (listener_closed, listener_aborted) = buffer.listener.as_ref().map_or((false, false), |l| (l.is_shut(), l.is_aborted()));
-        if is_aborted() || buffer.aborted.load(Ordering::Relaxed) || listener_aborted {
+        if is_aborted() || buffer.aborted.load(Ordering::SeqCst) || listener_aborted {
             return Err(buffer.error(ErrorKind::OperationAborted));
         }
-        if buffer.closed.load(Ordering::Relaxed) || listener_closed {
+        if buffer.closed.load(Ordering::SeqCst) || listener_closed {
             return Err(buffer.error(ErrorKind::ObjectClosed));
         }
         Ok(())
     }
 
     /// A listener buffer that lost its messages leaves the listener's
-    /// queue. Then it is looked at once more: a producer may have added a
-    /// message meanwhile without seeing it leave (see `Buffer::push`).
+    /// queue. One that is not in it has nothing to do: if it has messages,
+    /// the producer that added them puts it there.
     fn leave_ready_if_empty(&mut self, arc: &Arc<Buffer>) {
         let Some(listener) = self.listener.as_mut() else { return };
         let drain = self.drain.as_mut().expect("the draining end is locked");
-        if !drain.is_empty() {
-            return;
-        }
-        if self.buffer.in_ready.swap(false, Ordering::SeqCst) {
+        if self.buffer.in_ready.load(Ordering::SeqCst) && !self.buffer.still_ready(drain) {
             listener.ready.retain(|b| !Arc::ptr_eq(b, arc));
-        }
-        if !drain.is_empty() {
-            arc.join_ready(listener);
         }
     }
 
@@ -228,14 +222,15 @@ impl Buffer {
         self.listener.as_ref()
     }
 
-    /// Takes the listener's lock (if any, and unless only the feeding end
-    /// is wanted: producers add to a listener's buffers without it) and
-    /// then the queue's `ends`; in nonblock mode `None` when another thread
-    /// holds one of them.
+    /// Takes the listener's lock (if any) and then the queue's `ends`; in
+    /// nonblock mode `None` when another thread holds one of them.
+    /// Producers add to a listener's buffers without the listener's lock
+    /// (a buffer that becomes ready takes it afterwards), except in
+    /// nonblock mode, which may not wait for it then.
     fn hold(&self, ends: Ends, nonblock: bool) -> Option<Held<'_>> {
         let core = self.queue.core();
         let listener = match &self.listener {
-            Some(l) if ends != Ends::Feed => Some(l.domain.lock_or_try(nonblock)?),
+            Some(l) if ends != Ends::Feed || nonblock => Some(l.domain.lock_or_try(nonblock)?),
             _ => None,
         };
         let feed = if ends != Ends::Drain { Some(core.lock_feed(nonblock)?) } else { None };
@@ -284,8 +279,8 @@ impl Buffer {
         room.notify_all();
     }
 
-    /// After a message was added: one taker is enough unless some wait for
-    /// one particular buffer of the listener.
+    /// After a message was added: one taker of a standalone buffer; for a
+    /// listener's buffer, see `Listener::wake_takers`.
     fn wake_takers(&self) {
         match &self.listener {
             Some(listener) => listener.wake_takers(),
@@ -331,7 +326,10 @@ impl Buffer {
             let Some(deadline) = deadline else {
                 return Ok(Progress::WouldBlock);
             };
+            // Counted as a sleeper before looking once more, at the flags
+            // too: a listener's abort or close does not take this lock.
             let ticket = self.signals().1.prepare();
+            held.check_usable()?;
             if held.feed().has_room(bytes) {
                 break;
             }
@@ -464,10 +462,10 @@ impl Buffer {
         true
     }
 
-    /// After a message was taken from this listener buffer, whose
-    /// listener's lock the caller holds: whether the buffer stays ready.
-    /// An empty one is marked not ready, then looked at once more, as a
-    /// producer may have added without seeing the mark (see `push`).
+    /// Whether this listener buffer, marked ready, stays so after messages
+    /// were taken; its listener's lock is held. An empty one is marked not
+    /// ready, then looked at once more, as a producer may have added
+    /// without seeing the mark (see `push`).
     fn still_ready(&self, drain: &mut Drain<'_>) -> bool {
         if !drain.is_empty() {
             return true;
@@ -506,13 +504,9 @@ impl Buffer {
         self.in_ready.store(false, Ordering::Relaxed);
     }
 
+    /// The messages queued: a snapshot, taken without locks.
     pub(crate) fn count(&self) -> Result<usize, Error> {
-        let held = match &self.listener {
-            // The listener's state tells whether the buffer is usable.
-            Some(_) => self.hold_blocking(Ends::Drain),
-            None => Held { buffer: self, listener: None, feed: None, drain: None },
-        };
-        held.check_usable()?;
+        Held { buffer: self, listener: None, feed: None, drain: None }.check_usable()?;
         Ok(self.queued())
     }
 
@@ -607,7 +601,7 @@ impl Object for Buffer {
     fn close(self: &Arc<Self>) {
         let links = {
             let mut held = self.hold_blocking(Ends::Both);
-            self.closed.store(true, Ordering::Relaxed);
+            self.closed.store(true, Ordering::SeqCst);
             let Held { feed, drain, .. } = &mut held;
             queue::free(feed.as_mut().expect("locked"), drain.as_mut().expect("locked"));
             held.leave_ready_if_empty(self);
@@ -620,7 +614,7 @@ impl Object for Buffer {
     fn set_aborted(&self, flag: bool) {
         {
             let _held = self.hold_blocking(Ends::Both);
-            self.aborted.store(flag, Ordering::Relaxed);
+            self.aborted.store(flag, Ordering::SeqCst);
         }
         if flag {
             self.wake_all();
@@ -628,7 +622,7 @@ impl Object for Buffer {
     }
 
     fn is_aborted(&self) -> bool {
-        self.aborted.load(Ordering::Relaxed)
+        self.aborted.load(Ordering::SeqCst)
     }
 }
 

@@ -1,17 +1,16 @@
-//! Lock domains and waiting.
+//! Lock domains and the spinning of takers.
 //!
-//! Every buffer lives in one lock domain: a standalone buffer has its own,
-//! the buffers of a listener share the listener's. One lock per domain
-//! makes the listener's round-robin order and its single wait for all its
-//! buffers simple and exact. A standalone buffer's domain is split in two
-//! (see `queue.rs`): one lock for the threads that add and one for those
-//! that take, so that a producer and a consumer do not hand one lock back
-//! and forth for every message.
+//! A listener is a lock domain: its lock guards the queue of its buffers
+//! that hold messages, which makes its round-robin order and its single
+//! wait for all its buffers simple and exact. Its takers take that lock
+//! first; producers take it only when a buffer becomes ready. Each
+//! buffer's queue has two locks of its own, for producers and takers (see
+//! `queue.rs`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::sync::{spin_while, Lock, LockGuard, Signal};
+use crate::sync::{spin_while, CacheLine, Lock, LockGuard, Signal};
 
 /// How long a taker spins, watching for a new message, before it sleeps.
 /// A message that follows within this time is taken without the two
@@ -24,15 +23,17 @@ use crate::sync::{spin_while, Lock, LockGuard, Signal};
 const SPIN_LIMIT: Duration = Duration::from_micros(10);
 
 /// A lock, the state it guards, and the two conditions threads wait for.
+/// The lock is on cache lines of its own: the signals' sleeper counts are
+/// read by producers that do not take it.
 pub(crate) struct Domain<S> {
-    state: Lock<S>,
+    state: CacheLine<Lock<S>>,
     pub takers: Signal,
     pub room: Signal,
 }
 
-/// Counts the messages added (to a buffer's queue, or to any buffer of a
-/// listener), so that a spinning taker can see one arrive without taking
-/// a lock.
+/// Counts additions a spinning taker watches for without taking a lock:
+/// the messages added to a buffer's queue, or the buffers of a listener
+/// that became ready.
 #[derive(Default)]
 pub(crate) struct Additions(AtomicU64);
 
@@ -78,7 +79,7 @@ impl SpinBudget {
 
 impl<S> Domain<S> {
     pub const fn new(data: S) -> Domain<S> {
-        Domain { state: Lock::new(data), takers: Signal::new(), room: Signal::new() }
+        Domain { state: CacheLine(Lock::new(data)), takers: Signal::new(), room: Signal::new() }
     }
 
     pub fn lock(&self) -> LockGuard<'_, S> {

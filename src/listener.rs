@@ -9,7 +9,7 @@ use crate::abort::is_aborted;
 use crate::buffer::{Buffer, BufferRef};
 use crate::error::{describe, Error, ErrorKind};
 use crate::home::{deadline, Additions, Domain, SpinBudget};
-use crate::sync::{LockGuard, Signal};
+use crate::sync::{CacheLine, LockGuard, Signal};
 use crate::sizes::Sizes;
 use crate::reader::Reader;
 use crate::reference::{Object, Ref};
@@ -17,18 +17,19 @@ use crate::registry::{self, Name, Registered, Users};
 use crate::Progress;
 
 /// A listener: the lock domain of its buffers and the queue of those of
-/// them that hold messages. `repr(C)` keeps `additions`, which spinning
-/// takers read, a cache line away from the lock.
-#[repr(C)]
+/// them that hold messages.
 pub struct Listener {
-    /// Messages added to any of its buffers.
-    pub(crate) additions: Additions,
+    /// Buffers that became ready: what its spinning takers watch, on a
+    /// cache line of its own.
+    pub(crate) additions: CacheLine<Additions>,
     id: u64,
     name: Name,
     /// Handles and live buffers of this listener.
     users: Users,
     /// Written under the lock; read without it by producers, which add to
-    /// a listener's buffers without taking it.
+    /// a listener's buffers without taking it. Sequentially consistent: a
+    /// producer waiting for room counts itself a sleeper and then looks at
+    /// them; `close` and `abort` set them and then wake the sleepers.
     closed: AtomicBool,
     aborted: AtomicBool,
     /// The last reference is gone: nothing may join `ready` any more.
@@ -48,7 +49,8 @@ pub(crate) struct ListenerState {
     /// again after one of its messages was taken if it has more. Holds the
     /// buffer's memory, not a reference: a collected buffer's messages are
     /// still delivered. A buffer is in it exactly when its `in_ready` flag
-    /// is set (both change under the lock only).
+    /// is set (both change under the lock only), until the listener is
+    /// gone.
     pub ready: VecDeque<Arc<Buffer>>,
     /// Live buffers (with references) of this listener.
     pub buffers: usize,
@@ -77,7 +79,7 @@ impl Listener {
         if is_aborted() || self.is_aborted() {
             return Err(self.error(ErrorKind::OperationAborted));
         }
-        if self.closed.load(Ordering::Relaxed) {
+        if self.closed.load(Ordering::SeqCst) {
             return Err(self.error(ErrorKind::ObjectClosed));
         }
         Ok(())
@@ -86,7 +88,7 @@ impl Listener {
     /// Closed, or with nobody left to reach it: its buffers take no more
     /// messages.
     pub(crate) fn is_shut(&self) -> bool {
-        self.closed.load(Ordering::Relaxed) || self.gone.load(Ordering::Relaxed)
+        self.closed.load(Ordering::SeqCst) || self.gone.load(Ordering::SeqCst)
     }
 
     /// Counts a new buffer of this listener (which is also a user of it).
@@ -140,8 +142,10 @@ impl Listener {
         self.domain.room.notify_all();
     }
 
-    /// Wakes every waiting thread so it sees a close or an abort; the lock
-    /// is taken and let go first (see `Buffer::wake_all`).
+    /// Wakes every waiting thread so it sees a close or an abort. The lock
+    /// is taken and let go first, for the takers that looked at the flags
+    /// under it; producers waiting for room look at them after counting
+    /// themselves sleepers.
     pub(crate) fn wake_all(&self) {
         drop(self.domain.lock());
         self.domain.takers.notify_all();
@@ -222,7 +226,7 @@ impl Object for Listener {
         registry::remove_listener(self.id);
         let orphans = {
             let mut guard = self.domain.lock();
-            self.gone.store(true, Ordering::Relaxed);
+            self.gone.store(true, Ordering::SeqCst);
             std::mem::take(&mut guard.ready)
         };
         drop(orphans);
@@ -244,7 +248,7 @@ impl Object for Listener {
     fn close(self: &Arc<Self>) {
         let emptied = {
             let mut guard = self.domain.lock();
-            self.closed.store(true, Ordering::Relaxed);
+            self.closed.store(true, Ordering::SeqCst);
             Self::empty_ready(&mut guard, true)
         };
         drop(emptied);
@@ -254,7 +258,7 @@ impl Object for Listener {
     fn set_aborted(&self, flag: bool) {
         {
             let _guard = self.domain.lock();
-            self.aborted.store(flag, Ordering::Relaxed);
+            self.aborted.store(flag, Ordering::SeqCst);
         }
         if flag {
             self.wake_all();
@@ -262,7 +266,7 @@ impl Object for Listener {
     }
 
     fn is_aborted(&self) -> bool {
-        self.aborted.load(Ordering::Relaxed)
+        self.aborted.load(Ordering::SeqCst)
     }
 }
 
@@ -274,7 +278,7 @@ impl Ref<Listener> {
     pub fn new(name: Option<&[u8]>) -> Result<ListenerRef, Error> {
         registry::create_listener(|id| {
             Arc::new(Listener {
-                additions: Additions::default(),
+                additions: CacheLine(Additions::default()),
                 id,
                 name: Name::new(name),
                 users: Users::one(),

@@ -1,10 +1,11 @@
 //! The queue of one buffer, between the threads that add messages (the
 //! feeding end) and the threads that take them (the draining end).
 //!
-//! Each end has a lock of its own, on a cache line of its own, and so do
-//! the counters each end publishes: a producer and a consumer working at
-//! the same time touch each other's memory only to see a new message (the
-//! count of messages added), when the producer wraps around behind the
+//! Each end has a lock of its own, and its state and the counters it
+//! publishes lie on cache lines apart from the other end's (the count of
+//! added messages, which consumers poll, on one of its own): a producer
+//! and a consumer working at the same time touch each other's memory only
+//! to see a new message, when the producer wraps around behind the
 //! consumer, and for a fixed-size buffer's room. Operations on the whole
 //! queue (`clear`, replacing by `setmsg`, closing) take both locks, the
 //! feeding end's first.
@@ -35,7 +36,7 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use crate::error::Error;
 use crate::home::Additions;
 use crate::sizes::{out_of_memory, Sizes};
-use crate::sync::{valgrind, Lock, LockGuard, Signal};
+use crate::sync::{valgrind, CacheLine, Lock, LockGuard, Signal};
 use crate::value::{put_varint, varint_len, Body, BodySize};
 
 /// Bodies of at least this many bytes are not copied into the queue under
@@ -194,9 +195,6 @@ struct FeedEnd {
     published: CacheLine<Additions>,
 }
 
-/// Keeps its value on a cache line of its own.
-#[repr(C, align(64))]
-struct CacheLine<T>(T);
 
 #[repr(C, align(64))]
 struct DrainEnd {
@@ -300,10 +298,17 @@ impl Core {
     }
 
     /// Keeps a segment the consumer has read to its end for the producer,
-    /// or frees it when a spare is kept already.
-    fn recycle(&self, segment: *mut Segment) {
+    /// or frees it: when a spare is kept already, or when it is smaller
+    /// than the one the consumer goes on in (segments only grow, except a
+    /// fixed plan's at its limit, which is the case worth keeping one for).
+    fn recycle(&self, segment: *mut Segment, next_len: usize) {
         // SAFETY: the producer left this segment for good (it wrote NEXT)
         // and the consumer has read it: it is this thread's alone.
+        if unsafe { (*segment).len } < next_len {
+            unsafe { Segment::free(segment) };
+            return;
+        }
+        // SAFETY: as above.
         unsafe {
             (*segment).head.store(0, Ordering::Relaxed);
             (*segment).next.store(ptr::null_mut(), Ordering::Relaxed);
@@ -494,9 +499,11 @@ impl Drain<'_> {
                 }
                 NEXT => {
                     let finished = head.segment;
-                    // SAFETY: as above.
-                    enter(head, unsafe { (*finished).next.load(Ordering::Acquire) });
-                    self.core.recycle(finished);
+                    // SAFETY: as above; the producer made `next` before
+                    // writing the marker.
+                    let next = unsafe { (*finished).next.load(Ordering::Acquire) };
+                    enter(head, next);
+                    self.core.recycle(finished, unsafe { (*next).len });
                 }
                 _ => break,
             }
@@ -798,7 +805,25 @@ mod tests {
         for i in 0..100 {
             assert_eq!(first_integer(&pop_body(core).unwrap().0), Some(i));
         }
-        assert!(segment_lens(core).1 > 0, "a finished segment is kept as the spare");
+        assert_eq!(segment_lens(core).1, 0, "finished segments, all smaller, are freed");
+    }
+
+    #[test]
+    fn growing_by_what_is_needed_adds_the_queue_size_not_one_message() {
+        let queue = MessageQueue::new(Sizes::new(8, 64, 1.0).unwrap());
+        let core = queue.core();
+        let mut lens = Vec::new();
+        for i in 0..40 {
+            assert!(push(core, &[Value::Integer(i)]));
+            let len = segment_lens(core).0;
+            if lens.last() != Some(&len) {
+                lens.push(len);
+            }
+        }
+        // Each new segment holds the old one's messages plus this one: the
+        // segments grow, and far fewer than one per message are made.
+        assert!(lens.windows(2).all(|w| w[1] > w[0]), "each new segment is larger: {lens:?}");
+        assert!(lens.len() <= 10, "a few segments for 40 messages: {lens:?}");
     }
 
     #[test]

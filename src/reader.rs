@@ -7,9 +7,9 @@ use crate::value::{decode_value, BodySize, Value};
 
 /// Holds one taken message and reads its values one by one.
 ///
-/// Taking copies the message's bytes under the buffer's lock (or, for a
-/// large one, adopts the memory it was linked in with), nothing more;
-/// the values are decoded afterwards, outside it. Strings point into the
+/// Taking copies the message's bytes under the queue's draining lock (or,
+/// for a large one, adopts the memory it was linked in with), nothing
+/// more; the values are decoded afterwards, outside it. Strings point into the
 /// reader's memory until its next `take` or [`Reader::clear`].
 #[derive(Debug)]
 pub struct Reader {

@@ -12,7 +12,8 @@ pub struct Sizes {
     /// Memory for all queued messages: the initial (or, when fixed, the
     /// whole) size. Never below `size1`.
     pub size2: usize,
-    /// Growth factor: 0 fixed, <= 1 grow by what is needed, else multiply.
+    /// Growth factor: 0 fixed, <= 1 grow by what is needed (a new ring as
+    /// large as the full one plus the message), else multiply.
     pub grow: f64,
 }
 
@@ -58,7 +59,7 @@ impl Sizes {
             let multiplied = (current as f64 * self.grow).min(isize::MAX as f64) as usize;
             multiplied.max(needed)
         } else {
-            needed
+            current.saturating_add(needed)
         }
     }
 

@@ -76,6 +76,18 @@ pub(crate) fn spin_while(limit: Duration, mut waiting: impl FnMut() -> bool) -> 
     }
 }
 
+/// Keeps its value on cache lines of its own, so that threads writing it
+/// do not slow down threads reading what would otherwise lie beside it.
+#[repr(C, align(64))]
+pub(crate) struct CacheLine<T>(pub T);
+
+impl<T> Deref for CacheLine<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 /// A mutual-exclusion lock around a `T`.
 pub(crate) struct Lock<T> {
     state: AtomicU32,

@@ -22,9 +22,12 @@
 #                 close waking all); a listener's takers and the threads
 #                 waiting for one of its buffers, each on a signal of its
 #                 own (no wake-up lost or taken by the other kind, closing
-#                 a buffer or the listener waking both); its ready list (no
-#                 message stranded); the segment ring (no byte or segment
-#                 reused while read); the reference count against lookups
+#                 a buffer or the listener waking both); a producer waiting
+#                 for room in a listener's buffer woken by the listener's
+#                 abort; its ready list (no message stranded, nonblock
+#                 producers too); the segment ring (no byte or segment
+#                 reused while read, smaller finished segments freed); the
+#                 reference count against lookups
 #
 #   test/check-memory.sh [check...]      (default: all five)
 #

@@ -43,20 +43,34 @@
 //!     listener's last buffer wakes its takers (`retire`: no buffers left)
 //!     and that buffer's (`Buffer::wake_all`), and closing the listener
 //!     wakes both kinds (`Listener::wake_all`).
+//!   - a producer waiting for room in a listener's fixed-size buffer
+//!     (`Buffer::push`) holds only that buffer's feeding lock, while the
+//!     listener's abort and close set its flags under the listener's lock
+//!     only (`Listener::set_aborted`): the producer counts itself a
+//!     sleeper on `domain.room` and then looks at the flags (SeqCst) and
+//!     the room once more; the abort sets the flag and then wakes every
+//!     sleeper (`Listener::wake_all`). Checked: the producer wakes and
+//!     sees the abort. (Looking at the flags only before counting itself
+//!     a sleeper, as the source once did, deadlocks under loom.)
 //! - the listener's ready list (`in_ready`, `src/buffer.rs`): producers
 //!   add to a listener's buffer without the listener's lock and enqueue
-//!   the buffer only when they see it not ready; a taker that empties a
-//!   buffer clears the flag and looks at the buffer again. Checked: a
-//!   message added while a taker empties the buffer is never stranded
-//!   (queued, with the buffer neither ready nor left for its producer to
-//!   enqueue), and no buffer is listed twice.
+//!   the buffer only when they see it not ready (in nonblock mode, with
+//!   the listener's lock held throughout, they list it themselves); a
+//!   taker that empties a ready buffer clears the flag and looks at the
+//!   buffer again (`still_ready`), and one that takes from a buffer not
+//!   ready leaves it to the producer. Checked: a message added while a
+//!   taker empties the buffer is never stranded (queued, with the buffer
+//!   neither ready nor left for its producer to enqueue), and no buffer
+//!   is listed twice.
 //! - the segment ring (`src/queue.rs`): a producer writes records behind
 //!   the consumer's published `head` (wrapping around) or goes on in a
-//!   new segment, recycled through `spare`; the consumer reads a record's
-//!   header byte by byte (`read_varint`), touching no byte after it.
-//!   Checked: no byte is written while the consumer may still read it or
-//!   read before it is written (loom's cells), no segment is used after it
-//!   is freed, and every message arrives once, in order.
+//!   new segment, recycled through `spare` unless smaller than the one
+//!   the consumer goes on in (`Core::recycle`; a fixed plan and a growing
+//!   one, `Sizes::grown`); the consumer reads a record's header byte by
+//!   byte (`read_varint`), touching no byte after it. Checked: no byte is
+//!   written while the consumer may still read it or read before it is
+//!   written (loom's cells), no segment is used after it is freed, and
+//!   every message arrives once, in order.
 //! - [`Users`] (`src/registry.rs`): the reference count that lookups
 //!   raise only from above zero, under the registry's lock, racing the
 //!   last release, which then removes the object from the registry:
@@ -82,16 +96,16 @@
 //!
 //! Not modelled: timeouts (a deadline only ends a sleep sooner; the
 //! waiter then looks as after a wake-up), spurious wake-ups (the same),
-//! producers waiting for room in a listener's fixed-size buffer (the
-//! standalone buffer's protocol on the listener's `room` signal), and the
-//! spins (`spin_while`, `Additions::spin_for_change`): a spinning
-//! taker lets go of its lock, reads a counter and locks again, which
-//! changes nothing another thread reads, so every state after a spin is
-//! one the model reaches without it; correctness may not depend on how
-//! long they last.
+//! a listener's producer woken for room by a take (the standalone
+//! buffer's protocol on the listener's `room` signal), the process-wide
+//! abort (`abort.rs`), and the spins (`spin_while`,
+//! `Additions::spin_for_change`): a spinning taker lets go of its lock,
+//! reads a counter and locks again, which changes nothing another thread
+//! reads, so every state after a spin is one the model reaches without
+//! it; correctness may not depend on how long they last.
 //!
 //! Run: `cargo test --release --manifest-path test/loom/Cargo.toml` (some
-//! 15 s, most of it `a_buffer_taker_never_steals_a_listener_takers_wake_up`,
+//! 20 s, most of it `a_buffer_taker_never_steals_a_listener_takers_wake_up`,
 //! which runs with 4 preemptions, the bound that found the lost wake-up;
 //! the others use 3. LOOM_MAX_PREEMPTIONS=4 runs all with 4, in about
 //! a minute). An ignored test shows defect 1 of issue 6 in a variant of
@@ -383,9 +397,10 @@ const WRAP: u8 = 0;
 /// Counts, over every execution, the producer's paths through `place`, so
 /// that a test can tell that its model took them all: the producer
 /// wrapped around, went on in another segment, which was the spare; the
-/// consumer freed a finished segment, a spare being kept already. (A spare
-/// too small is not: every segment has the same length here.)
-pub static PATHS: [std::sync::atomic::AtomicUsize; 4] = [const { std::sync::atomic::AtomicUsize::new(0) }; 4];
+/// consumer freed a finished segment, a spare being kept already, or one
+/// smaller than the segment it goes on in (a growing plan). (A spare too
+/// small is not: the spare is never smaller than what follows it.)
+pub static PATHS: [std::sync::atomic::AtomicUsize; 5] = [const { std::sync::atomic::AtomicUsize::new(0) }; 5];
 
 fn path(which: usize) {
     PATHS[which].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -487,13 +502,27 @@ pub struct Ring {
     published: AtomicU64,
     spare: AtomicPtr<Segment>,
     entry: AtomicPtr<Segment>,
-    /// Every new segment's length (a fixed plan).
+    /// The first segment's length; every new one's in a fixed plan.
     segment_len: usize,
+    /// A growing plan with a grow factor <= 1 (`Sizes::grown`): each new
+    /// segment as long as the full one plus what is needed.
+    grows: bool,
 }
 
 impl Ring {
-    pub fn new(segment_len: usize) -> Ring {
-        Ring { published: AtomicU64::new(0), spare: AtomicPtr::new(ptr::null_mut()), entry: AtomicPtr::new(ptr::null_mut()), segment_len }
+    pub fn new(segment_len: usize, grows: bool) -> Ring {
+        Ring { published: AtomicU64::new(0), spare: AtomicPtr::new(ptr::null_mut()), entry: AtomicPtr::new(ptr::null_mut()), segment_len, grows }
+    }
+
+    /// `Sizes::grown` (a fixed plan at its limit, or a growing one).
+    fn grown(&self, current: usize, needed: usize) -> usize {
+        if !self.grows {
+            return self.segment_len.max(needed);
+        }
+        if current == 0 {
+            return needed.max(self.segment_len);
+        }
+        current.saturating_add(needed)
     }
 
     /// `Feed::push` of a one-byte record.
@@ -537,7 +566,7 @@ impl Ring {
     }
 
     fn start_segment(&self, tail: &mut Tail, needed: usize) {
-        let wanted = self.segment_len.max(needed);
+        let wanted = self.grown(tail.len, needed);
         path(1);
         let segment = match self.take_spare(wanted) {
             Some(segment) => {
@@ -574,7 +603,12 @@ impl Ring {
         None
     }
 
-    fn recycle(&self, segment: *mut Segment) {
+    fn recycle(&self, segment: *mut Segment, next_len: usize) {
+        if unsafe { (*segment).len } < next_len {
+            path(4);
+            unsafe { Segment::free(segment) };
+            return;
+        }
         unsafe {
             (*segment).head.store(0, Ordering::Relaxed);
             (*segment).next.store(ptr::null_mut(), Ordering::Relaxed);
@@ -613,8 +647,9 @@ impl Ring {
                 }
                 NEXT => {
                     let finished = head.segment;
-                    enter(head, unsafe { (*finished).next.load(Ordering::Acquire) });
-                    self.recycle(finished);
+                    let next = unsafe { (*finished).next.load(Ordering::Acquire) };
+                    enter(head, next);
+                    self.recycle(finished, unsafe { (*next).len });
                 }
                 _ => break,
             }
@@ -829,11 +864,13 @@ mod tests {
 
     /// One buffer of a listener: its queue's ends and counts (records
     /// are not modelled) and its `in_ready`, `closed` and `retired` flags.
+    /// (Its `aborted` flag is left out: no model sets it.)
     struct ListenerBuffer {
-        feed: Lock<()>,
+        feed: Lock<FeedState>,
         drain: Lock<DrainState>,
         published: AtomicU64,
         removed: AtomicU64,
+        removed_bytes: AtomicU64,
         in_ready: AtomicBool,
         closed: AtomicBool,
         retired: AtomicBool,
@@ -847,17 +884,32 @@ mod tests {
     }
 
     /// A listener: its lock (`domain`) and the signals its own takers
-    /// (`domain.takers`) and the threads waiting for one of its buffers
-    /// (`buffer_takers`) sleep on, its `closed` flag, and its buffers.
-    /// Every buffer has a growing plan: nobody waits for room (the `room`
-    /// signal, notified with the others by `wake_all`, is left out).
+    /// (`domain.takers`), the threads waiting for one of its buffers
+    /// (`buffer_takers`) and the producers waiting for room in one of them
+    /// (`domain.room`) sleep on, its `closed` and `aborted` flags (its
+    /// `gone` flag, which `is_shut` reads with `closed`, is left out), and
+    /// its buffers, all with the same plan.
     struct Listener {
         kernel: Kernel,
         domain: Lock<ListenerState>,
         takers: Signal,
         buffer_takers: Signal,
+        room: Signal,
         closed: AtomicBool,
+        aborted: AtomicBool,
         buffers: Vec<ListenerBuffer>,
+        /// A fixed plan's `size2`, in messages; `None` for a growing plan.
+        size2: Option<u64>,
+    }
+
+    /// What `Listener::push` returned.
+    #[derive(Debug, PartialEq)]
+    enum Pushed {
+        Done,
+        /// Closed or aborted (`Held::check_usable`).
+        Refused,
+        /// Nonblock mode: a lock was held, or no room.
+        WouldBlock,
     }
 
     /// What `Listener::take` returned.
@@ -871,18 +923,27 @@ mod tests {
     }
 
     impl Listener {
-        /// `buffers` live buffers; those in `listed` hold one message and
-        /// are ready.
+        /// `buffers` live buffers of a growing plan; those in `listed`
+        /// hold one message and are ready.
         fn new(buffers: usize, listed: &[usize]) -> Listener {
+            Listener::with_plan(buffers, listed, None)
+        }
+
+        /// The same with a fixed plan of `size2` messages when given.
+        fn with_plan(buffers: usize, listed: &[usize], size2: Option<u64>) -> Listener {
             let buffers_made = (0..buffers)
-                .map(|b| ListenerBuffer {
-                    feed: Lock::new(()),
-                    drain: Lock::new(DrainState::default()),
-                    published: AtomicU64::new(listed.contains(&b) as u64),
-                    removed: AtomicU64::new(0),
-                    in_ready: AtomicBool::new(listed.contains(&b)),
-                    closed: AtomicBool::new(false),
-                    retired: AtomicBool::new(false),
+                .map(|b| {
+                    let queued = listed.contains(&b) as u64;
+                    ListenerBuffer {
+                        feed: Lock::new(FeedState { added_bytes: queued, known_removed_bytes: 0 }),
+                        drain: Lock::new(DrainState::default()),
+                        published: AtomicU64::new(queued),
+                        removed: AtomicU64::new(0),
+                        removed_bytes: AtomicU64::new(0),
+                        in_ready: AtomicBool::new(listed.contains(&b)),
+                        closed: AtomicBool::new(false),
+                        retired: AtomicBool::new(false),
+                    }
                 })
                 .collect();
             Listener {
@@ -890,8 +951,11 @@ mod tests {
                 domain: Lock::new(ListenerState { ready: listed.iter().copied().collect(), buffers }),
                 takers: Signal::new(),
                 buffer_takers: Signal::new(),
+                room: Signal::new(),
                 closed: AtomicBool::new(false),
+                aborted: AtomicBool::new(false),
                 buffers: buffers_made,
+                size2,
             }
         }
 
@@ -925,7 +989,31 @@ mod tests {
                 state.removed
             });
             self.buffers[b].removed.store(removed, Ordering::Release);
+            if self.size2.is_some() {
+                self.buffers[b].removed_bytes.store(removed, Ordering::SeqCst);
+            }
             true
+        }
+
+        /// `Feed::has_room` of buffer `b` for a message of one byte.
+        fn has_room(&self, b: usize, feed: &mut LockGuard<'_, FeedState>) -> bool {
+            let Some(size2) = self.size2 else { return true };
+            let state = feed.get();
+            let added = state.added_bytes + 1;
+            if added - state.known_removed_bytes <= size2 {
+                return true;
+            }
+            let known_removed_bytes = seq_cst_load(&self.buffers[b].removed_bytes);
+            feed.with_mut(|state| state.known_removed_bytes = known_removed_bytes);
+            added - known_removed_bytes <= size2
+        }
+
+        /// `Held::check_usable` of buffer `b` (`Listener::is_shut`,
+        /// `Listener::is_aborted`, the buffer's `closed`): whether it takes
+        /// a message.
+        fn usable(&self, b: usize) -> bool {
+            let (listener_closed, listener_aborted) = (seq_cst_load(&self.closed), seq_cst_load(&self.aborted));
+            !listener_aborted && !(seq_cst_load(&self.buffers[b].closed) || listener_closed)
         }
 
         /// `Buffer::join_ready`, the listener locked.
@@ -939,21 +1027,71 @@ mod tests {
             true
         }
 
-        /// `Buffer::push` (`PushMode::Add`) to buffer `b`: without the
-        /// listener's lock, then `Listener::enqueue` if the buffer was
-        /// not ready, then `wake_takers`.
+        /// `Buffer::push` (`PushMode::Add`) to buffer `b` of a growing
+        /// plan, blocking: see `push_with`.
         fn push(&self, b: usize) {
+            assert_eq!(self.push_with(b, false), Pushed::Done);
+        }
+
+        /// `Buffer::push` (`PushMode::Add`, waiting for room without a
+        /// deadline unless `nonblock`) to buffer `b`: with the feeding end
+        /// only (`Buffer::hold`), or in nonblock mode the listener's lock
+        /// too, tried first, and the buffer joins the ready ones under it.
+        /// A producer waiting for room counts itself a sleeper on `room`
+        /// before it looks at the flags and the room once more: the
+        /// listener's abort and close set the flags under the listener's
+        /// lock only, which it does not hold. Then, without the locks,
+        /// `Listener::enqueue` if the buffer is not ready, and
+        /// `wake_takers`.
+        fn push_with(&self, b: usize, nonblock: bool) -> Pushed {
             let kernel = &self.kernel;
             let buffer = &self.buffers[b];
-            let feed = buffer.feed.lock(kernel);
-            buffer.published.fetch_add(1, Ordering::SeqCst); // Feed::push
-            drop(feed);
-            if !seq_cst_load(&buffer.in_ready) {
+            let mut listener = None;
+            if nonblock {
+                let Some(guard) = self.domain.try_lock(kernel) else { return Pushed::WouldBlock };
+                listener = Some(guard);
+            }
+            let mut feed = if nonblock {
+                let Some(feed) = buffer.feed.try_lock(kernel) else { return Pushed::WouldBlock };
+                feed
+            } else {
+                buffer.feed.lock(kernel)
+            };
+            loop {
+                if !self.usable(b) {
+                    return Pushed::Refused; // check_usable
+                }
+                if self.has_room(b, &mut feed) {
+                    break;
+                }
+                if nonblock {
+                    return Pushed::WouldBlock; // no deadline
+                }
+                let ticket = self.room.prepare(kernel);
+                if !self.usable(b) {
+                    return Pushed::Refused;
+                }
+                if self.has_room(b, &mut feed) {
+                    break;
+                }
+                drop(feed);
+                ticket.sleep();
+                feed = buffer.feed.lock(kernel); // hold_blocking(Ends::Feed)
+            }
+            feed.with_mut(|state| state.added_bytes += 1); // Feed::push
+            buffer.published.fetch_add(1, Ordering::SeqCst);
+            let mut joined = false;
+            if let Some(listener) = listener.as_mut() {
+                joined = self.join_ready(b, listener);
+            }
+            drop((listener, feed)); // Held's field order
+            if !joined && !seq_cst_load(&buffer.in_ready) {
                 let mut listener = self.domain.lock(kernel); // Listener::enqueue
                 self.join_ready(b, &mut listener);
             }
             // (listener.additions.note(): for spinning takers only)
             self.wake_takers();
+            Pushed::Done
         }
 
         /// `Listener::wake_takers`: one of the listener's takers, and every
@@ -978,16 +1116,12 @@ mod tests {
         }
 
         /// `Held::leave_ready_if_empty`: after a take from the buffer
-        /// itself, the listener and the draining end locked.
+        /// itself, the listener and the draining end locked. A buffer not
+        /// ready is left alone: if it has messages, the producer that
+        /// added them lists it.
         fn leave_ready_if_empty(&self, b: usize, listener: &mut LockGuard<'_, ListenerState>, drain: &mut LockGuard<'_, DrainState>) {
-            if self.available(b, drain) {
-                return;
-            }
-            if self.buffers[b].in_ready.swap(false, Ordering::SeqCst) {
+            if seq_cst_load(&self.buffers[b].in_ready) && !self.still_ready(b, drain) {
                 listener.with_mut(|state| state.ready.retain(|&r| r != b));
-            }
-            if self.available(b, drain) {
-                self.join_ready(b, listener);
             }
         }
 
@@ -999,8 +1133,8 @@ mod tests {
             let kernel = &self.kernel;
             let mut guard = self.domain.lock(kernel);
             loop {
-                if self.closed.load(Ordering::Relaxed) {
-                    return ListenerTook::Closed; // check_usable
+                if seq_cst_load(&self.closed) {
+                    return ListenerTook::Closed; // check_usable (not aborted here)
                 }
                 if let Some(b) = guard.with_mut(|state| state.ready.pop_front()) {
                     // Buffer::take_for_listener
@@ -1048,7 +1182,7 @@ mod tests {
             let kernel = &self.kernel;
             let (mut listener, mut drain) = self.hold_drain(b);
             loop {
-                if self.buffers[b].closed.load(Ordering::Relaxed) || self.closed.load(Ordering::Relaxed) {
+                if !self.usable(b) {
                     return Took::Closed; // Held::check_usable
                 }
                 if self.pop(b, &mut drain) {
@@ -1080,7 +1214,7 @@ mod tests {
                 let mut listener = self.domain.lock(kernel);
                 let feed = buffer.feed.lock(kernel);
                 let mut drain = buffer.drain.lock(kernel);
-                buffer.closed.store(true, Ordering::Relaxed);
+                buffer.closed.store(true, Ordering::SeqCst);
                 self.free(b, &mut drain);
                 self.leave_ready_if_empty(b, &mut listener, &mut drain);
                 if !buffer.retired.swap(true, Ordering::Relaxed) {
@@ -1104,7 +1238,7 @@ mod tests {
             let kernel = &self.kernel;
             {
                 let mut listener = self.domain.lock(kernel);
-                self.closed.store(true, Ordering::Relaxed);
+                self.closed.store(true, Ordering::SeqCst);
                 for b in listener.with_mut(|state| std::mem::take(&mut state.ready)) {
                     // Buffer::empty_for_listener
                     let buffer = &self.buffers[b];
@@ -1114,9 +1248,27 @@ mod tests {
                     buffer.in_ready.store(false, Ordering::Relaxed);
                 }
             }
+            self.wake_all();
+        }
+
+        /// `Listener::set_aborted(true)`: sets the flag under its lock
+        /// only, then `wake_all`.
+        fn abort(&self) {
+            {
+                let _guard = self.domain.lock(&self.kernel);
+                self.aborted.store(true, Ordering::SeqCst);
+            }
+            self.wake_all();
+        }
+
+        /// `Listener::wake_all`: takes and lets go of the lock, then wakes
+        /// every sleeper of the three signals.
+        fn wake_all(&self) {
+            let kernel = &self.kernel;
             drop(self.domain.lock(kernel));
             self.takers.notify_all(kernel);
             self.buffer_takers.notify_all(kernel);
+            self.room.notify_all(kernel);
         }
 
         /// Once every thread is done: a buffer with messages is ready
@@ -1473,16 +1625,61 @@ mod tests {
         });
     }
 
+    /// A listener's fixed-size buffer of one message, full; a producer
+    /// waits for room, holding only the buffer's feeding lock, and the
+    /// listener is aborted (under the listener's lock only, which the
+    /// producer never takes): the producer wakes and sees the abort. It
+    /// counts itself a sleeper on `room` before it looks at the flags
+    /// once more; looking at them only before that (the former order)
+    /// loses the wake-up: the producer finds the flags clear, the abort
+    /// sets them and notifies while nobody sleeps, and the producer then
+    /// prepares, finds no room and sleeps for ever.
+    #[test]
+    fn a_producer_waiting_for_room_is_woken_by_the_listeners_abort() {
+        check(|| {
+            let listener = Arc::new(Listener::with_plan(1, &[0], Some(1)));
+            let producer = {
+                let listener = listener.clone();
+                thread::spawn(move || assert_eq!(listener.push_with(0, false), Pushed::Refused))
+            };
+            listener.abort();
+            producer.join().unwrap();
+        });
+    }
+
+    /// The stranding models with a nonblock producer, which holds the
+    /// listener's lock while it adds and lists the buffer itself
+    /// (`Buffer::hold`), or finds a lock held and adds nothing.
+    #[test]
+    fn a_message_added_in_nonblock_mode_is_not_stranded() {
+        for buffer_taker in [false, true] {
+            check(move || {
+                let listener = Arc::new(Listener::new(1, &[0]));
+                let producer = {
+                    let listener = listener.clone();
+                    thread::spawn(move || assert_ne!(listener.push_with(0, true), Pushed::Refused))
+                };
+                if buffer_taker {
+                    assert_eq!(listener.take_from_buffer(0), Took::Message);
+                } else {
+                    assert_eq!(listener.take(false), ListenerTook::From(0));
+                }
+                producer.join().unwrap();
+                listener.assert_consistent();
+            });
+        }
+    }
+
     /// One producer writes `messages` one-byte records into segments of
     /// `segment_len` bytes while the consumer takes them (spinning while
     /// there is none): every byte is written before it is read and read
     /// before it is written again, no freed segment is used, and the
     /// messages arrive in order. Returns how many executions took each of
     /// the paths of `PATHS`.
-    fn ring(segment_len: usize, messages: u8) -> [usize; 4] {
+    fn ring(segment_len: usize, grows: bool, messages: u8) -> [usize; 5] {
         let before = PATHS.each_ref().map(|p| p.load(std::sync::atomic::Ordering::Relaxed));
         check(move || {
-            let ring = Arc::new(Ring::new(segment_len));
+            let ring = Arc::new(Ring::new(segment_len, grows));
             let producer = {
                 let ring = ring.clone();
                 thread::spawn(move || {
@@ -1517,8 +1714,22 @@ mod tests {
     /// is kept already.
     #[test]
     fn the_ring_reuses_memory_only_behind_the_consumer() {
-        let paths = ring(3, 5);
-        assert!(paths.iter().all(|&n| n > 0), "every path taken: {paths:?}");
+        let paths = ring(3, false, 5);
+        assert!(paths[..4].iter().all(|&n| n > 0), "every path taken: {paths:?}");
+        assert_eq!(paths[4], 0, "segments of one length are kept: {paths:?}");
+    }
+
+    /// A growing plan (grow factor <= 1): the first segment of 3 bytes
+    /// holds two records, the third message goes on in one of 3 + 2 bytes
+    /// (unless the producer wraps around behind the consumer), and the
+    /// consumer frees the smaller finished one instead of keeping it as
+    /// the spare (`Core::recycle`): still no byte or segment used while
+    /// read or after it was freed.
+    #[test]
+    fn the_ring_frees_a_finished_segment_smaller_than_the_next() {
+        let paths = ring(3, true, 3);
+        assert!(paths[1] > 0 && paths[4] > 0, "a new, larger segment, the smaller one freed: {paths:?}");
+        assert_eq!(paths[2] + paths[3], 0, "no smaller segment kept as the spare: {paths:?}");
     }
 
     /// The last release races a lookup that raises the count under the
@@ -1569,7 +1780,7 @@ mod tests {
     fn transcription_matches_the_source() {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
         let normalized = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
-        let transcribed: [(&str, &[&str]); 6] = [
+        let transcribed: [(&str, &[&str]); 7] = [
             ("sync.rs", &[
                 "if self.state.compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_err() { self.lock_contended(); }",
                 "acquired = self.state.load(Ordering::Relaxed) == UNLOCKED && self.state.compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_ok();",
@@ -1605,6 +1816,8 @@ mod tests {
                 "let spare = self.spare.swap(ptr::null_mut(), Ordering::AcqRel); if spare.is_null() { return None; }",
                 "if unsafe { (*spare).len } >= len { return Some(spare); }",
                 "unsafe { (*segment).head.store(0, Ordering::Relaxed); (*segment).next.store(ptr::null_mut(), Ordering::Relaxed); }",
+                "fn recycle(&self, segment: *mut Segment, next_len: usize) {",
+                "if unsafe { (*segment).len } < next_len { unsafe { Segment::free(segment) }; return; }",
                 "if self.spare.compare_exchange(ptr::null_mut(), segment, Ordering::AcqRel, Ordering::Relaxed).is_err() {",
                 // load_head, store_head
                 "let head = self.head.load(Ordering::Acquire);",
@@ -1617,7 +1830,7 @@ mod tests {
                 "WRAP => { head.at = 0;",
                 "unsafe { (*head.segment).store_head(0) };",
                 "NEXT => { let finished = head.segment;",
-                "enter(head, unsafe { (*finished).next.load(Ordering::Acquire) }); self.core.recycle(finished);",
+                "let next = unsafe { (*finished).next.load(Ordering::Acquire) }; enter(head, next); self.core.recycle(finished, unsafe { (*next).len });",
                 // pop
                 "head.at = end; head.removed += 1; head.removed_bytes += size.message_bytes() as u64;",
                 "unsafe { (*head.segment).store_head(end) }; self.core.drain.removed.store(head.removed, Ordering::Release); if self.core.sizes.is_fixed() {",
@@ -1626,18 +1839,26 @@ mod tests {
                 "let (bytes, count) = unsafe { (read_varint(head.data, &mut at) - LENGTH_OFFSET, read_varint(head.data, &mut at)) };",
                 "let byte = *data.add(*at); *at += 1;",
                 "*head = Head { segment, data, at: 0, ..*head };",
+                // start_segment's size
+                "let wanted = sizes.grown(tail.len, needed);",
+            ]),
+            ("sizes.rs", &[
+                // grown, for a growing plan with a factor <= 1
+                "if current == 0 { return needed.max(self.size2); }",
+                "multiplied.max(needed) } else { current.saturating_add(needed) }",
             ]),
             ("buffer.rs", &[
                 "struct Held<'a> { buffer: &'a Buffer, listener: Option<LockGuard<'a, ListenerState>>, feed: Option<Feed<'a>>, drain: Option<Drain<'a>>, }",
                 // check_usable
                 "let (listener_closed, listener_aborted) = buffer.listener.as_ref().map_or((false, false), |l| (l.is_shut(), l.is_aborted()));",
-                "if buffer.closed.load(Ordering::Relaxed) || listener_closed { return Err(buffer.error(ErrorKind::ObjectClosed)); }",
+                "if is_aborted() || buffer.aborted.load(Ordering::SeqCst) || listener_aborted { return Err(buffer.error(ErrorKind::OperationAborted)); }",
+                "if buffer.closed.load(Ordering::SeqCst) || listener_closed { return Err(buffer.error(ErrorKind::ObjectClosed)); }",
                 // leave_ready_if_empty
-                "if !drain.is_empty() { return; } if self.buffer.in_ready.swap(false, Ordering::SeqCst) { listener.ready.retain(|b| !Arc::ptr_eq(b, arc)); } if !drain.is_empty() { arc.join_ready(listener); }",
+                "if self.buffer.in_ready.load(Ordering::SeqCst) && !self.buffer.still_ready(drain) { listener.ready.retain(|b| !Arc::ptr_eq(b, arc)); }",
                 // retire
                 "if !self.buffer.retired.swap(true, Ordering::Relaxed) { listener.buffers -= 1; if listener.buffers == 0 { let owner = self.buffer.listener.as_ref().expect(\"a listener buffer\"); owner.domain.takers.notify_all(); } }",
                 // hold
-                "Some(l) if ends != Ends::Feed => Some(l.domain.lock_or_try(nonblock)?),",
+                "Some(l) if ends != Ends::Feed || nonblock => Some(l.domain.lock_or_try(nonblock)?),",
                 "let feed = if ends != Ends::Drain { Some(core.lock_feed(nonblock)?) } else { None }; let drain = if ends != Ends::Feed { Some(core.lock_drain(nonblock)?) } else { None };",
                 // signals
                 "Some(l) => (&l.buffer_takers, &l.domain.room),",
@@ -1647,7 +1868,9 @@ mod tests {
                 "if self.sizes().is_fixed() { self.signals().1.notify_all(); }",
                 // push
                 "let ends = if mode == PushMode::Replace { Ends::Both } else { Ends::Feed };",
-                "let ticket = self.signals().1.prepare(); if held.feed().has_room(bytes) { break; } drop(held); let timed_out = ticket.sleep(deadline); held = self.hold_blocking(ends);",
+                "loop { held.check_usable()?; if mode == PushMode::Replace || held.feed().has_room(bytes) { break; } let Some(deadline) = deadline else { return Ok(Progress::WouldBlock); };",
+                "let ticket = self.signals().1.prepare(); held.check_usable()?; if held.feed().has_room(bytes) { break; } drop(held); let timed_out = ticket.sleep(deadline); held = self.hold_blocking(ends);",
+                "let mut joined = false; if let Some(listener) = held.listener.as_mut() { joined = self.join_ready(listener); }",
                 "let target = if notify { held.notification(NotifyKind::Added) } else { None }; drop(held); if let Some(listener) = &self.listener {",
                 "if !joined && !self.in_ready.load(Ordering::SeqCst) { listener.enqueue(self); joined = true; }",
                 "self.wake_takers(); if mode == PushMode::Replace { self.wake_room(); }",
@@ -1664,13 +1887,16 @@ mod tests {
                 "let taken = reader.take_from(held.drain(), &|| self.describe())?; debug_assert!(taken, \"ready buffers hold messages\"); let more = self.still_ready(held.drain());",
                 "let (mut feed, mut drain) = (core.lock_feed(false).expect(\"blocking lock\"), core.lock_drain(false).expect(\"blocking lock\")); if free { queue::free(&mut feed, &mut drain); } else { drain.clear(); } self.in_ready.store(false, Ordering::Relaxed);",
                 // close
-                "let mut held = self.hold_blocking(Ends::Both); self.closed.store(true, Ordering::Relaxed);",
+                "let mut held = self.hold_blocking(Ends::Both); self.closed.store(true, Ordering::SeqCst);",
                 "queue::free(feed.as_mut().expect(\"locked\"), drain.as_mut().expect(\"locked\")); held.leave_ready_if_empty(self); held.retire() }; drop(links); self.wake_all(); }",
             ]),
             ("listener.rs", &[
                 // check_usable, is_shut
-                "if self.closed.load(Ordering::Relaxed) { return Err(self.error(ErrorKind::ObjectClosed)); }",
-                "self.closed.load(Ordering::Relaxed) || self.gone.load(Ordering::Relaxed)",
+                "if self.closed.load(Ordering::SeqCst) { return Err(self.error(ErrorKind::ObjectClosed)); }",
+                "self.closed.load(Ordering::SeqCst) || self.gone.load(Ordering::SeqCst)",
+                // set_aborted, is_aborted
+                "let _guard = self.domain.lock(); self.aborted.store(flag, Ordering::SeqCst); } if flag { self.wake_all(); }",
+                "fn is_aborted(&self) -> bool { self.aborted.load(Ordering::SeqCst) }",
                 // empty_ready, enqueue
                 "let ready = std::mem::take(&mut guard.ready); for buffer in &ready { buffer.empty_for_listener(free, guard); }",
                 "let mut guard = self.domain.lock(); if self.is_shut() {",
@@ -1686,7 +1912,7 @@ mod tests {
                 "if guard.buffers == 0 { return Err(self.error(ErrorKind::NoBuffers)); }",
                 "let ticket = self.domain.takers.prepare(); drop(guard); timed_out = ticket.sleep(deadline); guard = self.domain.lock();",
                 // close
-                "let mut guard = self.domain.lock(); self.closed.store(true, Ordering::Relaxed); Self::empty_ready(&mut guard, true) }; drop(emptied); self.wake_all();",
+                "let mut guard = self.domain.lock(); self.closed.store(true, Ordering::SeqCst); Self::empty_ready(&mut guard, true) }; drop(emptied); self.wake_all();",
             ]),
             ("registry.rs", &[
                 "self.0.fetch_add(1, Ordering::Relaxed);",
