@@ -254,8 +254,9 @@ impl Buffer {
         }
     }
 
-    /// What a spinning taker watches: additions to this buffer, or to any
-    /// buffer of its listener.
+    /// What a spinning taker watches: additions to this buffer, or, for a
+    /// listener's buffer, its buffers becoming ready (an empty buffer that
+    /// gets a message always does).
     fn additions(&self) -> &Additions {
         match &self.listener {
             Some(l) => &l.additions,
