@@ -2,20 +2,21 @@
 //! that keep it alive.
 
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::abort::{self, is_aborted};
 use crate::error::{describe, Error, ErrorKind};
-use crate::home::{deadline, Additions, SpinBudget};
+use crate::home::{deadline, hold_back, Additions, SpinBudget};
 use crate::listener::{Listener, ListenerRef, ListenerState};
 use crate::queue::{self, Drain, Feed, MessageQueue, Ready};
 use crate::reader::Reader;
 use crate::reference::{Object, Ref};
 use crate::registry::{self, Name, Registered, Users};
 use crate::sizes::Sizes;
-use crate::sync::{LockGuard, Signal};
+use crate::bias::BiasedGuard;
+use crate::sync::Signal;
 use crate::value::{AsValue, Body, Encoded, Values};
 use crate::Progress;
 
@@ -93,7 +94,7 @@ enum Ends {
 /// first.
 struct Held<'a> {
     buffer: &'a Buffer,
-    listener: Option<LockGuard<'a, ListenerState>>,
+    listener: Option<BiasedGuard<'a, ListenerState>>,
     feed: Option<Feed<'a>>,
     drain: Option<Drain<'a>>,
 }
@@ -122,6 +123,7 @@ impl<'a> Held<'a> {
     }
 
     /// The buffer to notify after a change of `kind`, if any.
+    #[inline]
     fn notification(&self, kind: NotifyKind) -> Option<Arc<Buffer>> {
         let notifiers = self.notifiers()?;
         let notifier = match kind {
@@ -132,6 +134,7 @@ impl<'a> Held<'a> {
     }
 
     /// `object_closed` or `operation_aborted` when the buffer can't be used.
+    #[inline]
     fn check_usable(&self) -> Result<(), Error> {
         let buffer = self.buffer;
         // A listener nobody can reach any more counts as closed: only a
@@ -210,6 +213,7 @@ impl Buffer {
         self.name.get()
     }
 
+    #[inline]
     pub fn sizes(&self) -> Sizes {
         self.queue.sizes()
     }
@@ -226,7 +230,10 @@ impl Buffer {
     /// nonblock mode `None` when another thread holds one of them.
     /// Producers add to a listener's buffers without the listener's lock
     /// (a buffer that becomes ready takes it afterwards), except in
-    /// nonblock mode, which may not wait for it then.
+    /// nonblock mode, which may not wait for it then. Always inlined: the
+    /// guards then stay in registers instead of going through memory, and a
+    /// producer's stores per message matter (see README, Performance).
+    #[inline(always)]
     fn hold(&self, ends: Ends, nonblock: bool) -> Option<Held<'_>> {
         let core = self.queue.core();
         let listener = match &self.listener {
@@ -282,6 +289,7 @@ impl Buffer {
 
     /// After a message was added: one taker of a standalone buffer; for a
     /// listener's buffer, see `Listener::wake_takers`.
+    #[inline]
     fn wake_takers(&self) {
         match &self.listener {
             Some(listener) => listener.wake_takers(),
@@ -292,6 +300,7 @@ impl Buffer {
     /// After messages were removed: producers waiting for room (only a
     /// fixed plan makes them wait) may wait for messages of different
     /// sizes, so all of them look.
+    #[inline]
     fn wake_room(&self) {
         if self.sizes().is_fixed() {
             self.signals().1.notify_all();
@@ -364,9 +373,12 @@ impl Buffer {
         let target = if notify { held.notification(NotifyKind::Added) } else { None };
         drop(held);
         if let Some(listener) = &self.listener {
-            // Sequentially consistent after publishing the message: a taker
-            // that finds the buffer empty clears the flag and then looks at
-            // the queue again, so one of the two sees the other.
+            // The message is published (by a plain store); the fence orders
+            // it before this look at the flag: a taker that finds the
+            // buffer empty clears the flag and then looks at the queue
+            // again, so one of the two sees the other. It orders it before
+            // the looks for sleepers too, which a listener's takers rely on.
+            fence(Ordering::SeqCst);
             if !joined && !self.in_ready.load(Ordering::SeqCst) {
                 listener.enqueue(self);
                 joined = true;
@@ -410,6 +422,15 @@ impl Buffer {
         let mut timed_out = false;
         let mut budget = SpinBudget::default();
         let (takers, _) = self.signals();
+        // Close behind a producer twice in a row: it adds steadily.
+        if let Some(close_behind) = held.drain().close_behind() {
+            if close_behind && reader.close_behind {
+                drop(held);
+                hold_back();
+                held = self.hold_blocking(Ends::Drain);
+            }
+            reader.close_behind = close_behind;
+        }
         loop {
             held.check_usable()?;
             let taken = reader.take_from(held.drain(), &|| self.describe()).inspect_err(|_| {
@@ -441,8 +462,12 @@ impl Buffer {
                 continue;
             }
             // Counted as a sleeper before looking once more: a producer
-            // adds, then looks for sleepers (see `Signal`).
+            // adds, then looks for sleepers (see `Signal`), and the two
+            // see each other once the taker went through the feeding lock.
             let ticket = takers.prepare();
+            drop(held);
+            self.queue.core().synchronize_with_producers();
+            held = self.hold_blocking(Ends::Drain);
             if held.drain().is_empty() {
                 drop(held);
                 timed_out = ticket.sleep(deadline);
@@ -467,6 +492,7 @@ impl Buffer {
     /// were taken; its listener's lock is held. An empty one is marked not
     /// ready, then looked at once more, as a producer may have added
     /// without seeing the mark (see `push`).
+    #[inline]
     fn still_ready(&self, drain: &mut Drain<'_>) -> bool {
         if !drain.is_empty() {
             return true;
@@ -484,6 +510,7 @@ impl Buffer {
     /// whose lock the caller holds (`_listener`). Returns whether it has
     /// more messages (and so goes back to the queue), and the buffer to
     /// notify.
+    #[inline]
     pub(crate) fn take_for_listener(&self, reader: &mut Reader, _listener: &mut ListenerState) -> Result<(bool, Option<Arc<Buffer>>), Error> {
         let mut held = Held { buffer: self, listener: None, feed: None, drain: self.queue.core().lock_drain(false) };
         let taken = reader.take_from(held.drain(), &|| self.describe())?;

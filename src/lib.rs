@@ -7,6 +7,7 @@
 //! the C ABI declared in `include/mtmsg.h` into calls of the core.
 
 mod abort;
+mod bias;
 mod buffer;
 mod error;
 mod home;

@@ -9,7 +9,8 @@ use crate::abort::is_aborted;
 use crate::buffer::{Buffer, BufferRef};
 use crate::error::{describe, Error, ErrorKind};
 use crate::home::{deadline, Additions, Domain, SpinBudget};
-use crate::sync::{CacheLine, LockGuard, Signal};
+use crate::bias::BiasedGuard;
+use crate::sync::{CacheLine, Signal};
 use crate::sizes::Sizes;
 use crate::reader::Reader;
 use crate::reference::{Object, Ref};
@@ -75,6 +76,7 @@ impl Listener {
         Error::new(kind, self.describe())
     }
 
+    #[inline]
     fn check_usable(&self) -> Result<(), Error> {
         if is_aborted() || self.is_aborted() {
             return Err(self.error(ErrorKind::OperationAborted));
@@ -108,7 +110,7 @@ impl Listener {
 
     /// Takes each ready buffer out of the queue and empties it, under the
     /// lock; the buffers are dropped by the caller after unlocking.
-    fn empty_ready(guard: &mut LockGuard<'_, ListenerState>, free: bool) -> VecDeque<Arc<Buffer>> {
+    fn empty_ready(guard: &mut BiasedGuard<'_, ListenerState>, free: bool) -> VecDeque<Arc<Buffer>> {
         let ready = std::mem::take(&mut guard.ready);
         for buffer in &ready {
             buffer.empty_for_listener(free, guard);
@@ -138,6 +140,7 @@ impl Listener {
 
     /// Producers of fixed-size buffers waiting for room may wait for
     /// messages of different sizes, so all of them look.
+    #[inline]
     fn wake_room(&self) {
         self.domain.room.notify_all();
     }

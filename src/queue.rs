@@ -36,7 +36,8 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use crate::error::Error;
 use crate::home::Additions;
 use crate::sizes::{out_of_memory, Sizes};
-use crate::sync::{valgrind, CacheLine, Lock, LockGuard, Signal};
+use crate::bias::{BiasedGuard, BiasedLock};
+use crate::sync::{valgrind, CacheLine, Signal};
 use crate::value::{put_varint, varint_len, Body, BodySize};
 
 /// Bodies of at least this many bytes are not copied into the queue under
@@ -54,6 +55,7 @@ pub(crate) enum Ready<'a> {
 
 impl<'a> Ready<'a> {
     /// Encodes a large body into memory of its own; call it before locking.
+    #[inline]
     pub fn new(body: &'a dyn Body) -> Result<Ready<'a>, Error> {
         let size = body.size();
         if size.bytes < LINK_ABOVE {
@@ -79,6 +81,10 @@ pub(crate) enum Taken<'a> {
     InPlace(&'a [u8]),
     Linked(Vec<u8>),
 }
+
+/// At most this many messages found after taking all the known ones make a
+/// taker close behind its producer (see `Drain::close_behind`).
+const CLOSE_BEHIND: u64 = 16;
 
 /// Ends a run of records: the next record is at the start of the segment.
 const WRAP: u8 = 0;
@@ -162,6 +168,11 @@ struct Tail {
     wrapped: bool,
     /// The consumer's position as last read (while `wrapped`).
     known_head: usize,
+    /// Messages ever added: what `published` shows, kept here too so that
+    /// publishing is a store alone. (Adding one to `published` in place
+    /// would first read it, and so wait for its cache line to come back
+    /// from the consumer, who keeps reading it.)
+    added: u64,
     /// Message bytes (by the size arithmetic) ever added, and ever taken as
     /// last read: what a fixed plan's `size2` limits is their difference.
     added_bytes: u64,
@@ -189,7 +200,7 @@ unsafe impl Send for Head {}
 
 #[repr(C, align(64))]
 struct FeedEnd {
-    lock: Lock<Tail>,
+    lock: BiasedLock<Tail>,
     /// Messages added: their records are complete once counted here. On a
     /// line of its own, as the consumer reads it while the producer works.
     published: CacheLine<Additions>,
@@ -198,7 +209,7 @@ struct FeedEnd {
 
 #[repr(C, align(64))]
 struct DrainEnd {
-    lock: Lock<Head>,
+    lock: BiasedLock<Head>,
     /// Messages and message bytes taken (bytes only for fixed plans).
     removed: AtomicU64,
     removed_bytes: AtomicU64,
@@ -224,20 +235,21 @@ impl Core {
     fn new(sizes: Sizes) -> Core {
         Core {
             feed: FeedEnd {
-                lock: Lock::new(Tail {
+                lock: BiasedLock::new(Tail {
                     segment: ptr::null_mut(),
                     data: ptr::null_mut(),
                     len: 0,
                     at: 0,
                     wrapped: false,
                     known_head: 0,
+                    added: 0,
                     added_bytes: 0,
                     known_removed_bytes: 0,
                 }),
                 published: CacheLine(Additions::default()),
             },
             drain: DrainEnd {
-                lock: Lock::new(Head {
+                lock: BiasedLock::new(Head {
                     segment: ptr::null_mut(),
                     data: ptr::null(),
                     at: 0,
@@ -256,6 +268,7 @@ impl Core {
         }
     }
 
+    #[inline]
     pub fn sizes(&self) -> Sizes {
         self.sizes
     }
@@ -271,14 +284,23 @@ impl Core {
         &self.feed.published.0
     }
 
+    #[inline]
     pub fn lock_feed(&self, nonblock: bool) -> Option<Feed<'_>> {
-        let tail = if nonblock { self.feed.lock.try_lock()? } else { self.feed.lock.lock() };
-        Some(Feed { core: self, tail })
+        Some(Feed { core: self, tail: self.feed.lock.lock(nonblock)? })
     }
 
+    #[inline]
     pub fn lock_drain(&self, nonblock: bool) -> Option<Drain<'_>> {
-        let head = if nonblock { self.drain.lock.try_lock()? } else { self.drain.lock.lock() };
-        Some(Drain { core: self, head })
+        Some(Drain { core: self, head: self.drain.lock.lock(nonblock)? })
+    }
+
+    /// For a taker about to sleep, counted as a sleeper already: producers
+    /// publish and then look for sleepers without a barrier between the two
+    /// (see `bias.rs`). Going through the feeding lock makes every producer
+    /// either publish before (so the taker, looking afterwards, sees the
+    /// message) or take the lock after (and see the sleeper).
+    pub fn synchronize_with_producers(&self) {
+        self.feed.lock.synchronize();
     }
 
     /// A segment of at least `len` bytes the consumer has finished with.
@@ -323,6 +345,9 @@ impl Core {
 
 impl Drop for Core {
     fn drop(&mut self) {
+        // Nobody else can hold the locks: no bias to revoke.
+        self.feed.lock.forget_owner();
+        self.drain.lock.forget_owner();
         let core: &Core = self;
         free(&mut core.lock_feed(false).unwrap(), &mut core.lock_drain(false).unwrap());
     }
@@ -331,7 +356,7 @@ impl Drop for Core {
 /// The feeding end of a queue, locked.
 pub(crate) struct Feed<'a> {
     core: &'a Core,
-    tail: LockGuard<'a, Tail>,
+    tail: BiasedGuard<'a, Tail>,
 }
 
 impl Feed<'_> {
@@ -356,6 +381,7 @@ impl Feed<'_> {
 
     /// Appends one message, for which [`Feed::has_room`] said yes; fails
     /// only when memory for it runs out.
+    #[inline]
     pub fn push(&mut self, message: Ready<'_>) -> Result<(), Error> {
         let size = message.size();
         let len = record_len(size);
@@ -376,14 +402,16 @@ impl Feed<'_> {
             }
         }
         tail.at = at + len;
+        tail.added += 1;
         tail.added_bytes += size.message_bytes() as u64;
         valgrind::happens_before(&self.core.feed.published);
-        self.core.feed.published.0.note();
+        self.core.feed.published.0.publish(tail.added);
         Ok(())
     }
 
     /// Where a record of `len` bytes goes: after the last one, at the start
     /// of the segment (behind the consumer), or in a new segment.
+    #[inline]
     fn place(&mut self, len: usize) -> Result<usize, Error> {
         let tail = &mut *self.tail;
         if !tail.segment.is_null() {
@@ -450,12 +478,13 @@ impl Feed<'_> {
 /// The draining end of a queue, locked.
 pub(crate) struct Drain<'a> {
     core: &'a Core,
-    head: LockGuard<'a, Head>,
+    head: BiasedGuard<'a, Head>,
 }
 
 impl Drain<'_> {
     /// Whether a message is there to take. Looks at the producer's count
     /// only when every message it knew of was taken.
+    #[inline]
     fn available(&mut self) -> bool {
         let head = &mut *self.head;
         if head.removed == head.known_published {
@@ -466,6 +495,19 @@ impl Drain<'_> {
             valgrind::happens_after(&self.core.feed.published);
         }
         true
+    }
+
+    /// When this end took every message it knew of: whether, looking
+    /// again, it finds only a few more (the producer is just ahead, adding
+    /// steadily: see `home::hold_back`). `None` while it still knows of
+    /// messages to take.
+    #[inline]
+    pub fn close_behind(&mut self) -> Option<bool> {
+        let taken = self.head.removed;
+        if taken != self.head.known_published {
+            return None;
+        }
+        Some(self.available() && self.head.known_published - taken <= CLOSE_BEHIND)
     }
 
     pub fn is_empty(&mut self) -> bool {
@@ -480,6 +522,7 @@ impl Drain<'_> {
 
     /// The oldest message's size and where its body starts, after the
     /// markers before it.
+    #[inline]
     fn front(&mut self) -> Option<(BodySize, usize)> {
         if !self.available() {
             return None;
@@ -519,6 +562,7 @@ impl Drain<'_> {
     /// body and value count to `take` before the memory it was in goes back
     /// to the producer; both work on `taker`. `None` when the queue is
     /// empty; a refusal leaves the message queued.
+    #[inline]
     pub fn pop<T, R>(
         &mut self,
         taker: &mut T,
@@ -738,6 +782,25 @@ mod tests {
         assert_eq!(segment_lens(core), (0, 0));
         assert!(push(core, &[Value::Integer(1)]));
         assert_eq!(segment_lens(core), (1024, 0));
+    }
+
+    #[test]
+    fn a_taker_is_close_behind_only_when_it_took_all_it_knew_of_and_finds_a_few_more() {
+        let queue = MessageQueue::new(Sizes::default());
+        let core = queue.core();
+        let close_behind = || core.lock_drain(false).unwrap().close_behind();
+        assert_eq!(close_behind(), Some(false), "nothing to take");
+        for i in 0..CLOSE_BEHIND as i64 {
+            assert!(push(core, &[Value::Integer(i)]));
+        }
+        assert_eq!(close_behind(), Some(true), "a few new ones");
+        pop_body(core);
+        assert_eq!(close_behind(), None, "known ones left to take");
+        while pop_body(core).is_some() {}
+        for i in 0..=CLOSE_BEHIND as i64 {
+            assert!(push(core, &[Value::Integer(i)]));
+        }
+        assert_eq!(close_behind(), Some(false), "a batch ahead");
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub struct Reader {
     body: Vec<u8>,
     pos: usize,
     remaining: usize,
+    /// Whether the last take through this reader found its taker close
+    /// behind the producer (see `home::hold_back`).
+    pub(crate) close_behind: bool,
 }
 
 impl Reader {
@@ -28,7 +31,7 @@ impl Reader {
     /// `message_size` (and left in its buffer).
     pub fn new(size: usize, grow: f64) -> Result<Reader, Error> {
         let sizes = Sizes::new(size, size, grow)?;
-        Ok(Reader { sizes, max_values: usize::MAX, body: Vec::new(), pos: 0, remaining: 0 })
+        Ok(Reader { sizes, max_values: usize::MAX, body: Vec::new(), pos: 0, remaining: 0, close_behind: false })
     }
 
     /// Refuses, from now on, messages of more than `max` values with
@@ -41,6 +44,7 @@ impl Reader {
     /// when there is none. Fails, leaving the message queued, when it does
     /// not fit a fixed-size reader or memory for it runs out; once it is
     /// out of the queue nothing can fail any more.
+    #[inline]
     pub(crate) fn take_from(&mut self, queue: &mut Drain<'_>, source: &dyn Fn() -> String) -> Result<bool, Error> {
         let taken = queue.pop(
             self,
@@ -58,6 +62,7 @@ impl Reader {
     }
 
     /// Checks that a message of `size` may be taken and makes room for it.
+    #[inline]
     fn make_room(&mut self, size: BodySize, source: &dyn Fn() -> String) -> Result<(), Error> {
         let what = || format!("mtmsg.reader for {}", source());
         self.sizes.check_message(size.message_bytes(), &what)?;
@@ -82,6 +87,7 @@ impl Reader {
 
     /// The next value of the current message, or `None` at its end.
     #[allow(clippy::should_implement_trait)]
+    #[inline]
     pub fn next(&mut self) -> Option<Value<'_>> {
         if self.remaining == 0 {
             return None;

@@ -26,7 +26,7 @@ const LOCKED: u32 = 1;
 /// Locked, and some thread may sleep waiting for it.
 const SLEEPERS: u32 = 2;
 
-fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
+pub(crate) fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
     let timespec = timeout.map(|t| libc::timespec {
         tv_sec: t.as_secs().min(libc::time_t::MAX as u64) as libc::time_t,
         tv_nsec: t.subsec_nanos() as libc::c_long,
@@ -46,7 +46,7 @@ fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
     }
 }
 
-fn futex_wake(word: &AtomicU32, count: i32) {
+pub(crate) fn futex_wake(word: &AtomicU32, count: i32) {
     // SAFETY: as for `futex_wait`.
     unsafe {
         libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, count);
@@ -110,6 +110,11 @@ impl<T> Lock<T> {
         }
         valgrind::happens_after(&self.state);
         LockGuard { lock: self }
+    }
+
+    /// The value, for a lock built on this one that knows when it is held.
+    pub(crate) fn value(&self) -> *mut T {
+        self.value.get()
     }
 
     /// The lock if no other thread holds it.
@@ -207,6 +212,7 @@ impl Signal {
         Ticket { signal: self, events: self.events.load(Ordering::SeqCst) }
     }
 
+    #[inline]
     pub fn notify_one(&self) {
         self.notify(1);
     }
@@ -215,6 +221,7 @@ impl Signal {
         self.notify(i32::MAX);
     }
 
+    #[inline]
     fn notify(&self, count: i32) {
         if self.sleepers.load(Ordering::SeqCst) > 0 {
             self.events.fetch_add(1, Ordering::SeqCst);

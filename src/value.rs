@@ -137,6 +137,7 @@ pub(crate) fn header_len(size: BodySize) -> usize {
 }
 
 /// Checks every value and measures the body they encode to.
+#[inline]
 pub(crate) fn measure<T: AsValue>(values: &[T]) -> Result<BodySize, Error> {
     let mut bytes = 0usize;
     for value in values {
@@ -190,6 +191,7 @@ pub(crate) struct Values<'a, T> {
 }
 
 impl<'a, T: AsValue> Values<'a, T> {
+    #[inline]
     pub fn new(values: &'a [T]) -> Result<Values<'a, T>, Error> {
         Ok(Values { values, size: measure(values)? })
     }
@@ -271,6 +273,7 @@ fn get_u64(src: &[u8], pos: &mut usize) -> Option<u64> {
 /// Decodes the value at `*pos` of an encoded body and moves past it.
 /// `None` when the bytes are not a valid encoding (never for bodies mtmsg
 /// wrote itself).
+#[inline]
 pub(crate) fn decode_value<'a>(src: &'a [u8], pos: &mut usize) -> Option<Value<'a>> {
     let tag = *src.get(*pos)?;
     *pos += 1;

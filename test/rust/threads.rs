@@ -293,3 +293,102 @@ fn listener_takers_and_a_direct_taker_share_listener_buffers_without_loss_or_dup
         assert_eq!(b.count().unwrap(), 0);
     }
 }
+
+/// Long enough for a thread adding (or taking) on its own to get its end
+/// of the queue biased to it (src/bias.rs).
+const BIASING_RUN: i64 = 3_000;
+
+#[test]
+fn a_taker_sleeping_between_bursts_of_a_biased_producer_wakes_for_each_one() {
+    // Each burst biases the feeding lock to the producer, who then adds
+    // without atomic read-modify-writes; the taker, asleep by the time the
+    // next burst starts, must still be woken by it.
+    const BURSTS: i64 = 20;
+    let b = new_buffer();
+    let consumer = {
+        let b = b.clone();
+        thread::spawn(move || {
+            let mut r = reader();
+            for expected in 0..BURSTS * BIASING_RUN {
+                assert_eq!(b.take(&mut r, Some(Duration::from_secs(20))).unwrap(), Progress::Done, "message {expected}");
+                assert_eq!(drain(&mut r), [Owned::Integer(expected)]);
+            }
+        })
+    };
+    for burst in 0..BURSTS {
+        thread::sleep(Duration::from_millis(2));
+        for i in 0..BIASING_RUN {
+            b.add(&[Value::Integer(burst * BIASING_RUN + i)]).unwrap();
+        }
+    }
+    consumer.join().unwrap();
+}
+
+#[test]
+fn occasional_producers_and_takers_revoking_biased_ones_lose_and_duplicate_nothing() {
+    // One producer and one taker work all the time, so each end of the
+    // queue gets biased to them; another producer and another taker come
+    // in now and then, each time revoking that bias, often while its
+    // owner is inside.
+    const STEADY: i64 = 200_000;
+    let b = new_buffer();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let now_and_then = Duration::from_micros(200);
+    let steady_producer = {
+        let b = b.clone();
+        thread::spawn(move || {
+            for i in 0..STEADY {
+                b.add(&[Value::Integer(0), Value::Integer(i)]).unwrap();
+            }
+        })
+    };
+    let occasional_producer = {
+        let (b, done) = (b.clone(), done.clone());
+        thread::spawn(move || {
+            let mut i = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                b.add(&[Value::Integer(1), Value::Integer(i)]).unwrap();
+                i += 1;
+                thread::sleep(now_and_then);
+            }
+            i
+        })
+    };
+    let taker = |pause: Option<Duration>| {
+        let (b, done) = (b.clone(), done.clone());
+        thread::spawn(move || {
+            let mut r = reader();
+            let mut got = Vec::new();
+            loop {
+                if b.take(&mut r, Some(Duration::from_millis(1))).unwrap() == Progress::Done {
+                    let [Owned::Integer(p), Owned::Integer(i)] = drain(&mut r)[..] else {
+                        panic!("bad message");
+                    };
+                    got.push((p, i));
+                } else if done.load(std::sync::atomic::Ordering::SeqCst) {
+                    return got;
+                }
+                if let Some(pause) = pause {
+                    thread::sleep(pause);
+                }
+            }
+        })
+    };
+    let takers = [taker(None), taker(Some(now_and_then))];
+    steady_producer.join().unwrap();
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let occasional = occasional_producer.join().unwrap();
+    let mut all = Vec::new();
+    for t in takers {
+        let got = t.join().unwrap();
+        for p in 0..2 {
+            let mine: Vec<i64> = got.iter().filter(|(q, _)| *q == p).map(|(_, i)| *i).collect();
+            assert!(mine.windows(2).all(|w| w[0] < w[1]), "each taker sees each producer's messages in order");
+        }
+        all.extend(got);
+    }
+    all.sort_unstable();
+    let expected: Vec<(i64, i64)> = (0..STEADY).map(|i| (0, i)).chain((0..occasional).map(|i| (1, i))).collect();
+    assert_eq!(all.len(), expected.len());
+    assert!(all == expected, "every message taken once");
+}

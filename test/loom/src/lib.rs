@@ -11,6 +11,18 @@
 //!   swap finds it free; unlocking wakes one sleeper when marked. Checked:
 //!   mutual exclusion (loom's cell sees every unordered access) and that
 //!   no thread sleeps on for ever.
+//! - [`BiasedLock`] (`src/bias.rs`): the lock of each end of a queue. Its
+//!   owner takes it by marking itself `inside` and checking that it still
+//!   owns it, with only a light barrier between the two; any other thread
+//!   takes the inner [`Lock`], clears the owner, makes a heavy barrier and
+//!   waits (on `inside`, `revoker_waits` set) until the owner is out.
+//!   Checked: an owner going in by its fast path and a revoker never hold
+//!   it together (biased from the start, and biased by a first take);
+//!   a nonblock revoker that finds the owner inside gives up and gives the
+//!   bias back, so that the next thread through the inner lock revokes it
+//!   in turn instead of going in beside the owner (the bug the source once
+//!   had: an ownerless lock is taken without looking at `inside`); and a
+//!   revoker asleep on `inside` is always woken.
 //! - [`Signal`] and [`Ticket`] (`src/sync.rs`): an event count with a
 //!   count of sleepers. A waiter counts itself a sleeper and notes the
 //!   events (`prepare`), looks at its condition once more, and sleeps
@@ -18,22 +30,31 @@
 //!   holding no lock, changes the condition first and bumps the events
 //!   and wakes only when it sees a sleeper. Checked with the protocols of
 //!   `src/buffer.rs`, `src/queue.rs` and `src/listener.rs` that use it:
-//!   - a standalone buffer's two locks: a producer publishes under the
-//!     feeding lock (`Additions::note`, `src/home.rs`) and wakes a taker
-//!     after unlocking; a taker, under the draining lock, prepares, looks
-//!     at the published count once more and sleeps without the lock. No
-//!     message waits while a taker sleeps for ever: one taker, two takers
-//!     and two messages, a taker that refuses a message (with and without
-//!     passing the wake-up on), a close waking every sleeper, and a
-//!     producer waiting for room in a fixed-size buffer (the mirror
-//!     protocol on `removed_bytes` and the `room` signal).
+//!   - a standalone buffer's two locks: a producer publishes the count of
+//!     messages under the feeding lock by a plain store
+//!     (`Additions::publish`, `src/home.rs`) and, after unlocking, looks
+//!     for sleepers with no barrier in between; so a taker, under the
+//!     draining lock, prepares (counts itself a sleeper), lets go, goes
+//!     through the feeding lock (`synchronize_with_producers`, which
+//!     revokes any bias), and under the draining lock again looks at the
+//!     published count once more before it sleeps without the lock. The
+//!     feeding lock is a modelled `BiasedLock`, biased to the producer
+//!     from the start or by its first take, so the producer takes it by
+//!     the fast path as well as the inner way. No message waits while a
+//!     taker sleeps for ever: one taker, two takers and two messages, a
+//!     taker that refuses a message (with and without passing the wake-up
+//!     on), a close waking every sleeper, and a producer waiting for room
+//!     in a fixed-size buffer (the mirror protocol on `removed_bytes` and
+//!     the `room` signal, both `SeqCst` as before). The draining lock is a
+//!     plain `Lock` here: takers need only its exclusion.
 //!   - a listener (`src/listener.rs`): two signals. Its own takers
 //!     (`Listener::take`) sleep on `domain.takers` after finding no buffer
 //!     ready under the listener's lock; threads in `nextmsg` of one of its
 //!     buffers sleep on `buffer_takers` after finding that buffer empty
 //!     under the listener's lock and the buffer's draining lock. A
-//!     producer, adding without the listener's lock, then wakes one of the
-//!     former and all of the latter (`Listener::wake_takers`). Checked: a
+//!     producer, adding without the listener's lock, then makes a `SeqCst`
+//!     fence (publishing is a plain store) and wakes one of the former and
+//!     all of the latter (`Listener::wake_takers`). Checked: a
 //!     sleeping listener taker is woken by a message; a buffer taker never
 //!     takes a listener taker's wake-up (the lost wake-up of the former
 //!     protocol, one signal for both and notify_one or notify_all chosen
@@ -58,10 +79,11 @@
 //!   the listener's lock held throughout, they list it themselves); a
 //!   taker that empties a ready buffer clears the flag and looks at the
 //!   buffer again (`still_ready`), and one that takes from a buffer not
-//!   ready leaves it to the producer. Checked: a message added while a
-//!   taker empties the buffer is never stranded (queued, with the buffer
-//!   neither ready nor left for its producer to enqueue), and no buffer
-//!   is listed twice.
+//!   ready leaves it to the producer; the producer's fence after
+//!   publishing is what makes one of the two see the other. Checked: a
+//!   message added while a taker empties the buffer is never stranded
+//!   (queued, with the buffer neither ready nor left for its producer to
+//!   enqueue), and no buffer is listed twice.
 //! - the segment ring (`src/queue.rs`): a producer writes records behind
 //!   the consumer's published `head` (wrapping around) or goes on in a
 //!   new segment, recycled through `spare` unless smaller than the one
@@ -90,11 +112,40 @@
 //! `fence(SeqCst)`, which gives exactly that when it stands between the
 //! write and the load in both threads: so each `SeqCst` load of the
 //! source is modelled as a `SeqCst` fence followed by the load
-//! ([`seq_cst_load`]). (That is a little stronger than the source where a
-//! weaker write comes before such a load in the same thread; none of the
-//! protocols checked relies on one.)
+//! ([`seq_cst_load`]). That is stronger than the source where the write
+//! of such a pair is weaker than `SeqCst`, with no fence after it. The
+//! one such place is a standalone buffer's producer, who publishes by a
+//! plain store and then looks for sleepers: that look is modelled as the
+//! load alone (`Signal::notify_one_after_plain_store`), as a fence would
+//! make the pair work without the taker's trip through the feeding lock,
+//! which is what makes it work in the source. A listener's producer makes
+//! a fence there, which the model copies.
 //!
-//! Not modelled: timeouts (a deadline only ends a sleep sooner; the
+//! The biased lock's barriers: `membarrier` (`heavy_barrier`) makes the
+//! owner's compiler barrier (`light_barrier`) act as a full barrier with
+//! respect to it, and to nothing else: two owners' light barriers, or a
+//! light barrier and some other thread's `SeqCst` fence, order nothing.
+//! So the two are modelled as read-modify-writes (`AcqRel`) of one word of
+//! the lock: of a light and a heavy barrier, one comes first and the other
+//! sees what preceded it, which is the guarantee. Modelling the light
+//! barrier as a `SeqCst` fence would be too strong: it would pair with the
+//! fences of [`seq_cst_load`] in a taker that makes no heavy barrier, and
+//! the model of a standalone buffer then passes without the taker's
+//! `synchronize_with_producers` when the producer owns the feeding lock
+//! (tried: it does). (The word does order two light barriers, made by the
+//! lock's successive owners, which the inner lock orders anyway.)
+//!
+//! Not modelled: `barrier_available` (`membarrier` is taken to be there:
+//! without it no lock is ever biased, and each is its inner lock alone),
+//! thread tokens (threads pass theirs), the listener's own lock (a
+//! `BiasedLock` too, `Domain` in `src/home.rs`; a plain lock here, as what
+//! its protocols need of it is exclusion and order, which the models of
+//! `BiasedLock` check), a listener's buffers' biased
+//! locks (plain locks: they are checked on a standalone buffer) and the
+//! trip through the feeding lock of a thread about to sleep on one of
+//! them (the listener's producers do not rely on it: they make a fence;
+//! leaving out a lock taken and let go with no other held lets the model
+//! do more, not less), timeouts (a deadline only ends a sleep sooner; the
 //! waiter then looks as after a wake-up), spurious wake-ups (the same),
 //! a listener's producer woken for room by a take (the standalone
 //! buffer's protocol on the listener's `room` signal), the process-wide
@@ -105,12 +156,19 @@
 //! it; correctness may not depend on how long they last.
 //!
 //! Run: `cargo test --release --manifest-path test/loom/Cargo.toml` (some
-//! 20 s, most of it `a_buffer_taker_never_steals_a_listener_takers_wake_up`,
-//! which runs with 4 preemptions, the bound that found the lost wake-up;
-//! the others use 3. LOOM_MAX_PREEMPTIONS=4 runs all with 4, in about
-//! a minute). An ignored test shows defect 1 of issue 6 in a variant of
-//! the model without the fix (loom aborts on a deadlock, which no test can
-//! catch): `-- --ignored`.
+//! 30 s with `-- --test-threads=1`, 50 s running two tests at a time, the
+//! default on two CPUs: loom maps a new stack for every thread of every
+//! execution, and two tests at once slow each other down in the kernel).
+//! Most of it is
+//! `a_buffer_taker_never_steals_a_listener_takers_wake_up`, which runs
+//! with 4 preemptions, the bound that found the lost wake-up, and the
+//! standalone models with two takers, whose trips through the biased
+//! feeding lock make many interleavings. The others use 3, except
+//! `a_revoker_waiting_for_the_owner_to_leave_is_woken`, small, with 4;
+//! LOOM_MAX_PREEMPTIONS=4 runs all with 4, in much longer. An ignored
+//! test shows defect 1 of issue 6 in a variant of the model without the
+//! fix (loom aborts on a deadlock, which no test can catch):
+//! `-- --ignored`.
 //!
 //! The transcription is checked against the source by
 //! `transcription_matches_the_source`, which fails when one of the
@@ -293,6 +351,195 @@ impl<T> Drop for LockGuard<'_, T> {
     }
 }
 
+// ---- src/bias.rs: BiasedLock ----
+
+/// Counts, per test (loom runs a model's threads on the test's own
+/// thread, so tests running at the same time do not mix their counts),
+/// the paths the models took, so that a test can tell that its model took
+/// the ones it is about.
+///
+/// The segment ring (0 to 4): the producer wrapped around, went on in
+/// another segment, which was the spare; the consumer freed a finished
+/// segment, a spare being kept already, or one smaller than the segment it
+/// goes on in (a growing plan). (A spare too small is not counted: the
+/// spare is never smaller than what follows it.)
+///
+/// A biased lock: the owner went in by its fast path; it found itself
+/// revoked there and went the inner way; a revoker slept on `inside`; a
+/// nonblock revoker gave up.
+pub mod paths {
+    use std::cell::Cell;
+
+    pub const KINDS: usize = 9;
+    pub const FAST: usize = 5;
+    pub const REVOKED_ON_THE_WAY_IN: usize = 6;
+    pub const REVOKER_SLEPT: usize = 7;
+    pub const GAVE_UP: usize = 8;
+
+    thread_local! {
+        static COUNTS: Cell<[usize; KINDS]> = const { Cell::new([0; KINDS]) };
+    }
+
+    pub fn took(which: usize) {
+        COUNTS.with(|counts| {
+            let mut now = counts.get();
+            now[which] += 1;
+            counts.set(now);
+        });
+    }
+
+    pub fn counts() -> [usize; KINDS] {
+        COUNTS.with(Cell::get)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Streak {
+    thread: usize,
+    takes: u32,
+}
+
+/// `BiasedLock`. Threads pass their token (`thread_token()`, never 0)
+/// themselves; `membarrier` is taken to be available.
+pub struct BiasedLock<T> {
+    inner: Lock<T>,
+    owner: AtomicUsize,
+    inside: AtomicU32,
+    revoker_waits: AtomicU32,
+    streak: UnsafeCell<Streak>,
+    /// `BIAS_AFTER`, small here so that a test reaches it.
+    bias_after: u32,
+    /// What the light and heavy barriers of this lock synchronize on (see
+    /// the module documentation).
+    barrier: AtomicU32,
+}
+
+unsafe impl<T: Send> Sync for BiasedLock<T> {}
+
+impl<T> BiasedLock<T> {
+    /// As after `bias_after` takes in a row by `owner` (0: none).
+    pub fn with_owner(value: T, bias_after: u32, owner: usize) -> BiasedLock<T> {
+        let takes = if owner == 0 { 0 } else { bias_after };
+        BiasedLock {
+            inner: Lock::new(value),
+            owner: AtomicUsize::new(owner),
+            inside: AtomicU32::new(0),
+            revoker_waits: AtomicU32::new(0),
+            streak: UnsafeCell::new(Streak { thread: owner, takes }),
+            bias_after,
+            barrier: AtomicU32::new(0),
+        }
+    }
+
+    pub fn lock<'a>(&'a self, kernel: &'a Kernel, me: usize, nonblock: bool) -> Option<BiasedGuard<'a, T>> {
+        assert_ne!(me, 0, "thread tokens are never 0");
+        if self.owner.load(Ordering::Relaxed) == me {
+            self.inside.store(1, Ordering::Relaxed);
+            self.light_barrier();
+            if self.owner.load(Ordering::Relaxed) == me {
+                paths::took(paths::FAST);
+                return Some(BiasedGuard { lock: self, kernel, inner: None });
+            }
+            paths::took(paths::REVOKED_ON_THE_WAY_IN);
+            self.leave(kernel);
+        }
+        self.lock_inner(kernel, me, nonblock)
+    }
+
+    fn lock_inner<'a>(&'a self, kernel: &'a Kernel, me: usize, nonblock: bool) -> Option<BiasedGuard<'a, T>> {
+        let inner = if nonblock { self.inner.try_lock(kernel)? } else { self.inner.lock(kernel) };
+        let owner = self.owner.load(Ordering::Relaxed);
+        if owner != 0 && owner != me && !self.revoke(kernel, owner, nonblock) {
+            return None;
+        }
+        let streak = self.streak.with_mut(|streak| {
+            let streak = unsafe { &mut *streak };
+            *streak = if streak.thread == me { Streak { takes: streak.takes.saturating_add(1), ..*streak } } else { Streak { thread: me, takes: 1 } };
+            *streak
+        });
+        if streak.takes >= self.bias_after && owner == 0 && me != 0 {
+            self.owner.store(me, Ordering::Relaxed);
+        }
+        Some(BiasedGuard { lock: self, kernel, inner: Some(inner) })
+    }
+
+    fn revoke(&self, kernel: &Kernel, owner: usize, nonblock: bool) -> bool {
+        self.owner.store(0, Ordering::Relaxed);
+        self.revoker_waits.store(1, Ordering::Relaxed);
+        self.heavy_barrier();
+        let mut left = self.inside.load(Ordering::Acquire) == 0;
+        if !left && !nonblock {
+            // spin_while(OWNER_SPIN, ..): one look
+            left = self.inside.load(Ordering::Acquire) == 0;
+            while !left {
+                paths::took(paths::REVOKER_SLEPT);
+                kernel.wait(&self.inside, 1);
+                left = self.inside.load(Ordering::Acquire) == 0;
+            }
+        }
+        self.revoker_waits.store(0, Ordering::Relaxed);
+        if !left {
+            paths::took(paths::GAVE_UP);
+            self.owner.store(owner, Ordering::Relaxed);
+        }
+        left
+    }
+
+    fn leave(&self, kernel: &Kernel) {
+        self.inside.store(0, Ordering::Release);
+        self.light_barrier();
+        if self.revoker_waits.load(Ordering::Relaxed) != 0 {
+            kernel.wake(&self.inside, 1);
+        }
+    }
+
+    /// Token 0: it revokes any bias and never gets one.
+    pub fn synchronize(&self, kernel: &Kernel) {
+        drop(self.lock_inner(kernel, 0, false));
+    }
+
+    /// The owner's compiler barrier, as `membarrier` makes it a full one
+    /// with respect to a heavy barrier (and only to one).
+    fn light_barrier(&self) {
+        self.barrier.fetch_add(0, Ordering::AcqRel);
+    }
+
+    /// `fence(SeqCst)`, `membarrier`, `fence(SeqCst)`.
+    fn heavy_barrier(&self) {
+        fence(Ordering::SeqCst);
+        self.barrier.fetch_add(0, Ordering::AcqRel);
+        fence(Ordering::SeqCst);
+    }
+}
+
+/// `BiasedGuard`: `inner` is `None` when held by the owner's fast path.
+pub struct BiasedGuard<'a, T> {
+    lock: &'a BiasedLock<T>,
+    kernel: &'a Kernel,
+    inner: Option<LockGuard<'a, T>>,
+}
+
+impl<T> BiasedGuard<'_, T> {
+    /// The guarded value; loom checks that no access races another.
+    pub fn with_mut<R>(&mut self, f: impl FnOnce(&mut T) -> R) -> R {
+        self.lock.inner.value.with_mut(|value| f(unsafe { &mut *value }))
+    }
+}
+
+impl<T: Copy> BiasedGuard<'_, T> {
+    pub fn get(&mut self) -> T {
+        self.with_mut(|value| *value)
+    }
+}
+
+impl<T> Drop for BiasedGuard<'_, T> {
+    fn drop(&mut self) {
+        if self.inner.is_none() {
+            self.lock.leave(self.kernel);
+        }
+    }
+}
+
 // ---- src/sync.rs: Signal and Ticket (waits without a deadline) ----
 
 pub struct Signal {
@@ -325,7 +572,19 @@ impl Signal {
     }
 
     fn notify(&self, kernel: &Kernel, count: usize) {
-        if seq_cst_load(&self.sleepers) > 0 {
+        self.notify_if(seq_cst_load(&self.sleepers), kernel, count);
+    }
+
+    /// `notify_one` where the notifier's last write before it is not
+    /// `SeqCst` (a standalone buffer's producer, who publishes by a plain
+    /// store): the load of `sleepers` orders nothing, so it is modelled
+    /// without the fence of `seq_cst_load` (see the module documentation).
+    pub fn notify_one_after_plain_store(&self, kernel: &Kernel) {
+        self.notify_if(self.sleepers.load(Ordering::SeqCst), kernel, 1);
+    }
+
+    fn notify_if(&self, sleepers: u32, kernel: &Kernel, count: usize) {
+        if sleepers > 0 {
             self.events.fetch_add(1, Ordering::SeqCst);
             kernel.wake(&self.events, count);
         }
@@ -394,17 +653,6 @@ impl Users {
 
 /// Ends a run of records: the next record is at the start of the segment.
 const WRAP: u8 = 0;
-/// Counts, over every execution, the producer's paths through `place`, so
-/// that a test can tell that its model took them all: the producer
-/// wrapped around, went on in another segment, which was the spare; the
-/// consumer freed a finished segment, a spare being kept already, or one
-/// smaller than the segment it goes on in (a growing plan). (A spare too
-/// small is not: the spare is never smaller than what follows it.)
-pub static PATHS: [std::sync::atomic::AtomicUsize; 5] = [const { std::sync::atomic::AtomicUsize::new(0) }; 5];
-
-fn path(which: usize) {
-    PATHS[which].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-}
 /// Ends a run of records: the next record is in the segment's `next`.
 const NEXT: u8 = 1;
 
@@ -461,6 +709,7 @@ pub struct Tail {
     at: usize,
     wrapped: bool,
     known_head: usize,
+    added: u64,
     pub made: Vec<usize>,
 }
 
@@ -474,7 +723,7 @@ pub struct Head {
 
 impl Tail {
     pub fn new() -> Tail {
-        Tail { segment: ptr::null_mut(), len: 0, at: 0, wrapped: false, known_head: 0, made: Vec::new() }
+        Tail { segment: ptr::null_mut(), len: 0, at: 0, wrapped: false, known_head: 0, added: 0, made: Vec::new() }
     }
 }
 
@@ -532,7 +781,8 @@ impl Ring {
         let at = self.place(tail, len);
         unsafe { (*tail.segment).write(at, message) };
         tail.at = at + len;
-        self.published.fetch_add(1, Ordering::SeqCst);
+        tail.added += 1;
+        self.published.store(tail.added, Ordering::Release); // Additions::publish
     }
 
     fn place(&self, tail: &mut Tail, len: usize) -> usize {
@@ -552,7 +802,7 @@ impl Ring {
                 }
                 let head = segment.load_head();
                 if len < head {
-                    path(0);
+                    paths::took(0);
                     segment.write(tail.at, WRAP);
                     tail.wrapped = true;
                     tail.known_head = head;
@@ -567,10 +817,10 @@ impl Ring {
 
     fn start_segment(&self, tail: &mut Tail, needed: usize) {
         let wanted = self.grown(tail.len, needed);
-        path(1);
+        paths::took(1);
         let segment = match self.take_spare(wanted) {
             Some(segment) => {
-                path(2);
+                paths::took(2);
                 segment
             }
             None => {
@@ -588,7 +838,7 @@ impl Ring {
             }
         }
         let len = unsafe { (*segment).len };
-        *tail = Tail { segment, len, at: 0, wrapped: false, known_head: 0, made: std::mem::take(&mut tail.made) };
+        *tail = Tail { segment, len, at: 0, wrapped: false, known_head: 0, added: tail.added, made: std::mem::take(&mut tail.made) };
     }
 
     fn take_spare(&self, len: usize) -> Option<*mut Segment> {
@@ -605,7 +855,7 @@ impl Ring {
 
     fn recycle(&self, segment: *mut Segment, next_len: usize) {
         if unsafe { (*segment).len } < next_len {
-            path(4);
+            paths::took(4);
             unsafe { Segment::free(segment) };
             return;
         }
@@ -614,7 +864,7 @@ impl Ring {
             (*segment).next.store(ptr::null_mut(), Ordering::Relaxed);
         }
         if self.spare.compare_exchange(ptr::null_mut(), segment, Ordering::AcqRel, Ordering::Relaxed).is_err() {
-            path(3);
+            paths::took(3);
             unsafe { Segment::free(segment) };
         }
     }
@@ -697,12 +947,19 @@ mod tests {
 
     // ---- src/buffer.rs on src/queue.rs: a standalone buffer ----
 
-    /// What the feeding lock guards (`Tail`): message bytes added, and
-    /// taken as last read. A message counts one byte.
+    /// What the feeding lock guards (`Tail`): messages and message bytes
+    /// added, and bytes taken as last read. A message counts one byte.
     #[derive(Clone, Copy, Default)]
     struct FeedState {
+        added: u64,
         added_bytes: u64,
         known_removed_bytes: u64,
+    }
+
+    impl FeedState {
+        fn holding(queued: u64) -> FeedState {
+            FeedState { added: queued, added_bytes: queued, known_removed_bytes: 0 }
+        }
     }
 
     /// What the draining lock guards (`Head`).
@@ -713,13 +970,21 @@ mod tests {
         known_published: u64,
     }
 
+    /// Thread tokens (`thread_token`) of the threads of the standalone
+    /// models that take the feeding lock (takers take it with token 0).
+    const PRODUCER: usize = 1;
+    const CLOSER: usize = 2;
+
     /// A standalone buffer: the queue's two ends (`Core`: the feeding and
     /// draining locks, `published`, `removed_bytes`, the two signals) and
     /// the buffer's `closed` flag; records are not modelled (see
-    /// `the_ring_*` for them).
+    /// `the_ring_*` for them). The feeding lock is a biased one, as the
+    /// producer's fast path is what the takers' sleep path has to cope
+    /// with; the draining lock is a plain one: takers need only its
+    /// exclusion, which the biased lock's own models check.
     struct Standalone {
         kernel: Kernel,
-        feed: Lock<FeedState>,
+        feed: BiasedLock<FeedState>,
         drain: Lock<DrainState>,
         published: AtomicU64,
         removed_bytes: AtomicU64,
@@ -738,10 +1003,12 @@ mod tests {
     }
 
     impl Standalone {
-        fn new(queued: u64, size2: Option<u64>) -> Standalone {
+        /// `queued` messages; the feeding lock biased to the producer from
+        /// the start when `biased`, and otherwise once it took it once.
+        fn new(queued: u64, size2: Option<u64>, biased: bool) -> Standalone {
             Standalone {
                 kernel: Kernel::new(),
-                feed: Lock::new(FeedState { added_bytes: queued, known_removed_bytes: 0 }),
+                feed: BiasedLock::with_owner(FeedState::holding(queued), 1, if biased { PRODUCER } else { 0 }),
                 drain: Lock::new(DrainState::default()),
                 published: AtomicU64::new(queued),
                 removed_bytes: AtomicU64::new(0),
@@ -753,7 +1020,7 @@ mod tests {
         }
 
         /// `Feed::has_room` for a message of one byte.
-        fn has_room(&self, feed: &mut LockGuard<'_, FeedState>) -> bool {
+        fn has_room(&self, feed: &mut BiasedGuard<'_, FeedState>) -> bool {
             let Some(size2) = self.size2 else { return true };
             let state = feed.get();
             let added = state.added_bytes + 1;
@@ -778,11 +1045,16 @@ mod tests {
             true
         }
 
+        /// `Core::lock_feed`, blocking.
+        fn lock_feed(&self, me: usize) -> BiasedGuard<'_, FeedState> {
+            self.feed.lock(&self.kernel, me, false).expect("blocking lock")
+        }
+
         /// `Buffer::push` (`PushMode::Add`, waiting for room without a
-        /// deadline): false when closed.
+        /// deadline) by the producer: false when closed.
         fn push(&self) -> bool {
             let kernel = &self.kernel;
-            let mut feed = self.feed.lock(kernel);
+            let mut feed = self.lock_feed(PRODUCER);
             loop {
                 if self.closed.load(Ordering::Relaxed) {
                     return false; // check_usable
@@ -796,12 +1068,17 @@ mod tests {
                 }
                 drop(feed);
                 ticket.sleep();
-                feed = self.feed.lock(kernel);
+                feed = self.lock_feed(PRODUCER);
             }
-            feed.with_mut(|state| state.added_bytes += 1); // Feed::push: the record
-            self.published.fetch_add(1, Ordering::SeqCst); // Additions::note
+            // Feed::push: the record, and the count published by a store.
+            let added = feed.with_mut(|state| {
+                state.added += 1;
+                state.added_bytes += 1;
+                state.added
+            });
+            self.published.store(added, Ordering::Release); // Additions::publish
             drop(feed);
-            self.takers.notify_one(kernel); // wake_takers
+            self.takers.notify_one_after_plain_store(kernel); // wake_takers
             true
         }
 
@@ -837,7 +1114,12 @@ mod tests {
                     }
                     return Took::Message;
                 }
+                // Counted as a sleeper, through the feeding lock: see
+                // `a_sleeping_taker_is_woken_by_a_message`.
                 let ticket = self.takers.prepare(kernel);
+                drop(drain);
+                self.feed.synchronize(kernel); // synchronize_with_producers
+                drain = self.drain.lock(kernel);
                 if !self.available(&mut drain) {
                     drop(drain);
                     ticket.sleep();
@@ -851,10 +1133,10 @@ mod tests {
         fn close(&self) {
             let kernel = &self.kernel;
             {
-                let _held = (self.feed.lock(kernel), self.drain.lock(kernel));
+                let _held = (self.lock_feed(CLOSER), self.drain.lock(kernel));
                 self.closed.store(true, Ordering::Relaxed);
             }
-            drop((self.feed.lock(kernel), self.drain.lock(kernel)));
+            drop((self.lock_feed(CLOSER), self.drain.lock(kernel)));
             self.takers.notify_all(kernel);
             self.room.notify_all(kernel);
         }
@@ -935,7 +1217,7 @@ mod tests {
                 .map(|b| {
                     let queued = listed.contains(&b) as u64;
                     ListenerBuffer {
-                        feed: Lock::new(FeedState { added_bytes: queued, known_removed_bytes: 0 }),
+                        feed: Lock::new(FeedState::holding(queued)),
                         drain: Lock::new(DrainState::default()),
                         published: AtomicU64::new(queued),
                         removed: AtomicU64::new(0),
@@ -1078,18 +1360,25 @@ mod tests {
                 ticket.sleep();
                 feed = buffer.feed.lock(kernel); // hold_blocking(Ends::Feed)
             }
-            feed.with_mut(|state| state.added_bytes += 1); // Feed::push
-            buffer.published.fetch_add(1, Ordering::SeqCst);
+            let added = feed.with_mut(|state| {
+                state.added += 1;
+                state.added_bytes += 1;
+                state.added
+            });
+            buffer.published.store(added, Ordering::Release); // Feed::push, Additions::publish
             let mut joined = false;
             if let Some(listener) = listener.as_mut() {
                 joined = self.join_ready(b, listener);
             }
             drop((listener, feed)); // Held's field order
-            if !joined && !seq_cst_load(&buffer.in_ready) {
+            // The source's own fence, which the load needs, as publishing
+            // is a plain store: so the load is not `seq_cst_load`.
+            fence(Ordering::SeqCst);
+            if !joined && !buffer.in_ready.load(Ordering::SeqCst) {
                 let mut listener = self.domain.lock(kernel); // Listener::enqueue
                 self.join_ready(b, &mut listener);
             }
-            // (listener.additions.note(): for spinning takers only)
+            // (listener.additions.note() if joined: for spinning takers only)
             self.wake_takers();
             Pushed::Done
         }
@@ -1189,6 +1478,12 @@ mod tests {
                     self.leave_ready_if_empty(b, &mut listener, &mut drain);
                     return Took::Message;
                 }
+                // (Here the source lets go of the locks, goes through the
+                // feeding lock, `synchronize_with_producers`, and takes
+                // them again, for standalone buffers: left out, as
+                // listener producers make a fence of their own after
+                // publishing. A lock taken and let go with no other held
+                // only orders, so the model without it allows more.)
                 let ticket = self.buffer_takers.prepare(kernel);
                 if !self.available(b, &mut drain) {
                     drop(listener);
@@ -1357,26 +1652,129 @@ mod tests {
         });
     }
 
-    /// One taker, one producer: the message is taken, whatever the order.
+    /// Runs `f` and returns how many times each of the `paths` was taken
+    /// meanwhile.
+    fn paths_of(f: impl FnOnce()) -> [usize; paths::KINDS] {
+        let before = paths::counts();
+        f();
+        let after = paths::counts();
+        std::array::from_fn(|i| after[i] - before[i])
+    }
+
+    /// Thread 1 takes a lock biased to it (from the start, or by its first
+    /// take: `bias_after` 1) twice, thread 2 once the inner way, revoking
+    /// the bias: the guarded counter, a loom cell, is never reached by two
+    /// holders at once, and every execution ends (a revoker waiting for
+    /// the owner to leave is woken).
+    #[test]
+    fn a_biased_lock_excludes_its_owner_and_a_revoker() {
+        let paths = paths_of(|| {
+            for owner in [1, 0] {
+                check(move || {
+                    let kernel = Arc::new(Kernel::new());
+                    let lock = Arc::new(BiasedLock::with_owner(0u32, 1, owner));
+                    let first = {
+                        let (kernel, lock) = (kernel.clone(), lock.clone());
+                        thread::spawn(move || {
+                            for _ in 0..2 {
+                                lock.lock(&kernel, 1, false).unwrap().with_mut(|n| *n += 1);
+                            }
+                        })
+                    };
+                    lock.lock(&kernel, 2, false).unwrap().with_mut(|n| *n += 1);
+                    first.join().unwrap();
+                    assert_eq!(lock.lock(&kernel, 2, false).unwrap().get(), 3);
+                });
+            }
+        });
+        assert!(paths[paths::FAST] > 0, "the owner's fast path: {paths:?}");
+        assert!(paths[paths::REVOKED_ON_THE_WAY_IN] > 0, "the owner revoked on its way in: {paths:?}");
+        assert!(paths[paths::REVOKER_SLEPT] > 0, "a revoker waiting for the owner: {paths:?}");
+    }
+
+    /// The owner is inside, and the revoker sleeps on `inside` until it
+    /// leaves: `leave` must see `revoker_waits` or the revoker see the
+    /// owner gone (the light and heavy barriers), else loom reports the
+    /// revoker asleep for ever.
+    #[test]
+    fn a_revoker_waiting_for_the_owner_to_leave_is_woken() {
+        let paths = paths_of(|| {
+            check_with(4, || {
+                let kernel = Arc::new(Kernel::new());
+                let lock = Arc::new(BiasedLock::with_owner(0u32, 1, 1));
+                let owner = {
+                    let (kernel, lock) = (kernel.clone(), lock.clone());
+                    thread::spawn(move || lock.lock(&kernel, 1, false).unwrap().with_mut(|n| *n += 1))
+                };
+                lock.lock(&kernel, 2, false).unwrap().with_mut(|n| *n += 1);
+                owner.join().unwrap();
+                assert_eq!(lock.lock(&kernel, 2, false).unwrap().get(), 2);
+            });
+        });
+        assert!(paths[paths::REVOKER_SLEPT] > 0, "a revoker waiting for the owner: {paths:?}");
+    }
+
+    /// The owner (1) takes its lock while thread 2 tries it in nonblock
+    /// mode and thread 3 takes it: a nonblock revoker that finds the owner
+    /// inside gives up and gives the bias back, so that thread 3 revokes
+    /// it in turn and waits for the owner. (Giving up without giving it
+    /// back let thread 3 in beside the owner: a lock without an owner is
+    /// taken without looking at `inside`.)
+    #[test]
+    fn a_nonblock_revoker_that_gives_up_leaves_the_lock_biased() {
+        let paths = paths_of(|| {
+            check(|| {
+                let kernel = Arc::new(Kernel::new());
+                let lock = Arc::new(BiasedLock::with_owner(0u32, 1, 1));
+                let threads: Vec<_> = [1, 2]
+                    .into_iter()
+                    .map(|me| {
+                        let (kernel, lock) = (kernel.clone(), lock.clone());
+                        thread::spawn(move || lock.lock(&kernel, me, me == 2).map(|mut guard| guard.with_mut(|n| *n += 1)).is_some())
+                    })
+                    .collect();
+                lock.lock(&kernel, 3, false).unwrap().with_mut(|n| *n += 1);
+                let took: u32 = threads.into_iter().map(|t| t.join().unwrap() as u32).sum();
+                assert_eq!(lock.lock(&kernel, 3, false).unwrap().get(), 1 + took);
+            });
+        });
+        assert!(paths[paths::GAVE_UP] > 0, "a nonblock revoker gave up: {paths:?}");
+    }
+
+    /// One taker, one producer: the message is taken, whatever the order;
+    /// with the feeding lock biased to the producer, who then publishes
+    /// and looks for sleepers with no barrier between the two, and without
+    /// (the producer's first take biases it). The taker, counted as a
+    /// sleeper, goes through the feeding lock before it looks at the count
+    /// once more (`synchronize_with_producers`): the producer either
+    /// published before (a revocation waits for an owner inside) or takes
+    /// the lock after and sees the sleeper. (Without that, loom reports
+    /// the taker asleep next to the message.)
     #[test]
     fn a_sleeping_taker_is_woken_by_a_message() {
-        check(|| {
-            let buffer = Arc::new(Standalone::new(0, None));
-            let taker = {
-                let buffer = buffer.clone();
-                thread::spawn(move || assert_eq!(buffer.take(false, false), Took::Message))
-            };
-            assert!(buffer.push());
-            taker.join().unwrap();
+        let paths = paths_of(|| {
+            for biased in [true, false] {
+                check(move || {
+                    let buffer = Arc::new(Standalone::new(0, None, biased));
+                    let taker = {
+                        let buffer = buffer.clone();
+                        thread::spawn(move || assert_eq!(buffer.take(false, false), Took::Message))
+                    };
+                    assert!(buffer.push());
+                    taker.join().unwrap();
+                });
+            }
         });
+        assert!(paths[paths::FAST] > 0 && paths[paths::REVOKER_SLEPT] > 0, "fast path, revoked: {paths:?}");
     }
 
     /// Two takers, two messages, each add waking one: both are taken
     /// (notify_one to a taker that was already woken must not be lost).
+    /// The producer's first take biases the feeding lock to it.
     #[test]
     fn two_takers_two_messages_none_left_waiting() {
         check(|| {
-            let buffer = Arc::new(Standalone::new(0, None));
+            let buffer = Arc::new(Standalone::new(0, None, false));
             let takers: Vec<_> = (0..2)
                 .map(|_| {
                     let buffer = buffer.clone();
@@ -1403,6 +1801,7 @@ mod tests {
     }
 
     /// The fix, which the source has: the refusing taker wakes another one.
+    /// (The producer's first take biases the feeding lock to it.)
     #[test]
     fn a_refusing_taker_that_passes_the_wake_up_on() {
         refusing_taker(true);
@@ -1410,7 +1809,7 @@ mod tests {
 
     fn refusing_taker(passes_on: bool) {
         check(move || {
-            let buffer = Arc::new(Standalone::new(0, None));
+            let buffer = Arc::new(Standalone::new(0, None, false));
             let refusing = {
                 let buffer = buffer.clone();
                 thread::spawn(move || assert_eq!(buffer.take(true, passes_on), Took::Refused))
@@ -1427,11 +1826,12 @@ mod tests {
     }
 
     /// notify_all wakes every sleeper: two takers of an empty buffer see
-    /// it closed (close and abort use it).
+    /// it closed (close and abort use it). The feeding lock is biased to
+    /// a producer that does nothing: the first to take it revokes that.
     #[test]
     fn notify_all_wakes_every_sleeper() {
         check(|| {
-            let buffer = Arc::new(Standalone::new(0, None));
+            let buffer = Arc::new(Standalone::new(0, None, true));
             let takers: Vec<_> = (0..2)
                 .map(|_| {
                     let buffer = buffer.clone();
@@ -1450,7 +1850,7 @@ mod tests {
     #[test]
     fn a_producer_waiting_for_room_is_woken_by_a_take() {
         check(|| {
-            let buffer = Arc::new(Standalone::new(1, Some(1)));
+            let buffer = Arc::new(Standalone::new(1, Some(1), true));
             let producer = {
                 let buffer = buffer.clone();
                 thread::spawn(move || assert!(buffer.push()))
@@ -1675,10 +2075,9 @@ mod tests {
     /// there is none): every byte is written before it is read and read
     /// before it is written again, no freed segment is used, and the
     /// messages arrive in order. Returns how many executions took each of
-    /// the paths of `PATHS`.
-    fn ring(segment_len: usize, grows: bool, messages: u8) -> [usize; 5] {
-        let before = PATHS.each_ref().map(|p| p.load(std::sync::atomic::Ordering::Relaxed));
-        check(move || {
+    /// the ring's `paths`.
+    fn ring(segment_len: usize, grows: bool, messages: u8) -> [usize; paths::KINDS] {
+        paths_of(|| check(move || {
             let ring = Arc::new(Ring::new(segment_len, grows));
             let producer = {
                 let ring = ring.clone();
@@ -1703,9 +2102,7 @@ mod tests {
             for segment in producer.join().unwrap() {
                 drop(unsafe { Box::from_raw(segment as *mut Segment) });
             }
-        });
-        let after = PATHS.each_ref().map(|p| p.load(std::sync::atomic::Ordering::Relaxed));
-        std::array::from_fn(|i| after[i] - before[i])
+        }))
     }
 
     /// Segments of 3 bytes hold two records and a marker: 5 messages make
@@ -1780,7 +2177,7 @@ mod tests {
     fn transcription_matches_the_source() {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
         let normalized = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
-        let transcribed: [(&str, &[&str]); 7] = [
+        let transcribed: [(&str, &[&str]); 8] = [
             ("sync.rs", &[
                 "if self.state.compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_err() { self.lock_contended(); }",
                 "acquired = self.state.load(Ordering::Relaxed) == UNLOCKED && self.state.compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_ok();",
@@ -1793,8 +2190,27 @@ mod tests {
                 "futex_wait(&self.signal.events, self.events, timeout);",
                 "fn drop(&mut self) { self.signal.sleepers.fetch_sub(1, Ordering::SeqCst); }",
             ]),
+            ("bias.rs", &[
+                // lock
+                "if self.owner.load(Ordering::Relaxed) == me { self.inside.store(1, Ordering::Relaxed); light_barrier(); if self.owner.load(Ordering::Relaxed) == me { valgrind::happens_after(&self.inside); return Some(BiasedGuard { lock: self, inner: None }); }",
+                "self.leave(); } self.lock_inner(me, nonblock)",
+                // lock_inner
+                "let inner = if nonblock { self.inner.try_lock()? } else { self.inner.lock() }; let owner = self.owner.load(Ordering::Relaxed); if owner != 0 && owner != me && !self.revoke(owner, nonblock) { return None; }",
+                "*streak = if streak.thread == me { Streak { takes: streak.takes.saturating_add(1), ..*streak } } else { Streak { thread: me, takes: 1 } }; if streak.takes >= BIAS_AFTER && owner == 0 && me != 0 && barrier_available() { self.owner.store(me, Ordering::Relaxed); }",
+                // revoke
+                "self.owner.store(0, Ordering::Relaxed); self.revoker_waits.store(1, Ordering::Relaxed); heavy_barrier(); let mut left = self.inside.load(Ordering::Acquire) == 0;",
+                "if !left && !nonblock { left = spin_while(OWNER_SPIN, || self.inside.load(Ordering::Acquire) != 0); while !left { futex_wait(&self.inside, 1, None); left = self.inside.load(Ordering::Acquire) == 0; } } self.revoker_waits.store(0, Ordering::Relaxed); if left { valgrind::happens_after(&self.inside); } else { self.owner.store(owner, Ordering::Relaxed); } left",
+                // leave, synchronize, the guard's drop
+                "self.inside.store(0, Ordering::Release); light_barrier(); if self.revoker_waits.load(Ordering::Relaxed) != 0 { futex_wake(&self.inside, 1); }",
+                "pub fn synchronize(&self) { drop(self.lock_inner(0, false)); }",
+                "fn drop(&mut self) { if self.inner.is_none() { self.lock.leave(); } }",
+                // the barriers
+                "fn light_barrier() { compiler_fence(Ordering::SeqCst); }",
+                "fn heavy_barrier() { fence(Ordering::SeqCst); if membarrier(libc::MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 {",
+                "assert!(global == 0, \"membarrier worked before and fails now\"); } } fence(Ordering::SeqCst); }",
+            ]),
             ("home.rs", &[
-                "pub fn note(&self) { self.0.fetch_add(1, Ordering::SeqCst); }",
+                "pub fn publish(&self, count: u64) { self.0.store(count, Ordering::Release); }",
                 "pub fn seen(&self) -> u64 { self.0.load(Ordering::SeqCst) }",
             ]),
             ("queue.rs", &[
@@ -1802,7 +2218,11 @@ mod tests {
                 "if added - tail.known_removed_bytes <= sizes.size2 as u64 { return true; }",
                 "tail.known_removed_bytes = self.core.drain.removed_bytes.load(Ordering::SeqCst); added - tail.known_removed_bytes <= sizes.size2 as u64",
                 // push
-                "tail.at = at + len; tail.added_bytes += size.message_bytes() as u64; valgrind::happens_before(&self.core.feed.published); self.core.feed.published.0.note(); Ok(())",
+                "tail.at = at + len; tail.added += 1; tail.added_bytes += size.message_bytes() as u64; valgrind::happens_before(&self.core.feed.published); self.core.feed.published.0.publish(tail.added); Ok(())",
+                // the ends' locks, synchronize_with_producers
+                "lock: BiasedLock<Tail>,",
+                "pub fn lock_feed(&self, nonblock: bool) -> Option<Feed<'_>> { Some(Feed { core: self, tail: self.feed.lock.lock(nonblock)? }) }",
+                "pub fn synchronize_with_producers(&self) { self.feed.lock.synchronize(); }",
                 // place
                 "if !tail.segment.is_null() {",
                 "if tail.wrapped && tail.at + len >= tail.known_head { tail.known_head = segment.load_head();",
@@ -1848,7 +2268,7 @@ mod tests {
                 "multiplied.max(needed) } else { current.saturating_add(needed) }",
             ]),
             ("buffer.rs", &[
-                "struct Held<'a> { buffer: &'a Buffer, listener: Option<LockGuard<'a, ListenerState>>, feed: Option<Feed<'a>>, drain: Option<Drain<'a>>, }",
+                "struct Held<'a> { buffer: &'a Buffer, listener: Option<BiasedGuard<'a, ListenerState>>, feed: Option<Feed<'a>>, drain: Option<Drain<'a>>, }",
                 // check_usable
                 "let (listener_closed, listener_aborted) = buffer.listener.as_ref().map_or((false, false), |l| (l.is_shut(), l.is_aborted()));",
                 "if is_aborted() || buffer.aborted.load(Ordering::SeqCst) || listener_aborted { return Err(buffer.error(ErrorKind::OperationAborted)); }",
@@ -1872,14 +2292,14 @@ mod tests {
                 "let ticket = self.signals().1.prepare(); held.check_usable()?; if held.feed().has_room(bytes) { break; } drop(held); let timed_out = ticket.sleep(deadline); held = self.hold_blocking(ends);",
                 "let mut joined = false; if let Some(listener) = held.listener.as_mut() { joined = self.join_ready(listener); }",
                 "let target = if notify { held.notification(NotifyKind::Added) } else { None }; drop(held); if let Some(listener) = &self.listener {",
-                "if !joined && !self.in_ready.load(Ordering::SeqCst) { listener.enqueue(self); joined = true; }",
+                "fence(Ordering::SeqCst); if !joined && !self.in_ready.load(Ordering::SeqCst) { listener.enqueue(self); joined = true; }",
                 "self.wake_takers(); if mode == PushMode::Replace { self.wake_room(); }",
                 // take
                 "let Some(mut held) = self.hold(Ends::Drain, nonblock) else {",
                 "let (takers, _) = self.signals();",
                 "held.check_usable()?; let taken = reader.take_from(held.drain(), &|| self.describe()).inspect_err(|_| {",
                 "self.wake_takers(); })?; if taken { held.leave_ready_if_empty(self); let target = held.notification(NotifyKind::Removed); drop(held); self.wake_room();",
-                "let ticket = takers.prepare(); if held.drain().is_empty() { drop(held); timed_out = ticket.sleep(deadline); held = self.hold_blocking(Ends::Drain); } } }",
+                "let ticket = takers.prepare(); drop(held); self.queue.core().synchronize_with_producers(); held = self.hold_blocking(Ends::Drain); if held.drain().is_empty() { drop(held); timed_out = ticket.sleep(deadline); held = self.hold_blocking(Ends::Drain); } } }",
                 // join_ready, still_ready, take_for_listener, empty_for_listener
                 "if self.in_ready.load(Ordering::Relaxed) || self.queued() == 0 { return false; } self.in_ready.store(true, Ordering::SeqCst); listener.ready.push_back(self.clone()); true",
                 "if !drain.is_empty() { return true; } self.in_ready.store(false, Ordering::SeqCst); let more = !drain.is_empty(); if more { self.in_ready.store(true, Ordering::SeqCst); } more",
