@@ -322,7 +322,7 @@ impl Buffer {
         let bytes = body.size().message_bytes();
         // Refused before spending an encoding (or an allocation) on it.
         self.sizes().check_message(bytes, &|| self.describe())?;
-        let message = Ready::new(body)?;
+        let message = Ready::new(body, self.queue.core())?;
         let ends = if mode == PushMode::Replace { Ends::Both } else { Ends::Feed };
         let Some(mut held) = self.hold(ends, nonblock) else {
             return Ok(Progress::WouldBlock);

@@ -37,7 +37,7 @@ use crate::error::Error;
 use crate::home::Additions;
 use crate::sizes::{out_of_memory, Sizes};
 use crate::bias::{BiasedGuard, BiasedLock};
-use crate::sync::{valgrind, CacheLine, Signal};
+use crate::sync::{valgrind, CacheLine, Lock, Signal};
 use crate::value::{put_varint, varint_len, Body, BodySize};
 
 /// Bodies of at least this many bytes are not copied into the queue under
@@ -54,14 +54,17 @@ pub(crate) enum Ready<'a> {
 }
 
 impl<'a> Ready<'a> {
-    /// Encodes a large body into memory of its own; call it before locking.
+    /// Encodes a large body into memory of its own (the memory of a body
+    /// taken before, if `core` kept one large enough); call it before
+    /// locking.
     #[inline]
-    pub fn new(body: &'a dyn Body) -> Result<Ready<'a>, Error> {
+    pub fn new(body: &'a dyn Body, core: &Core) -> Result<Ready<'a>, Error> {
         let size = body.size();
         if size.bytes < LINK_ABOVE {
             return Ok(Ready::InPlace(body));
         }
-        let mut bytes = Vec::new();
+        let mut bytes = core.take_spare_body(size.bytes).unwrap_or_default();
+        bytes.clear();
         bytes.try_reserve_exact(size.bytes).map_err(|_| out_of_memory(size.bytes))?;
         body.append_to(&mut bytes);
         Ok(Ready::Linked(size, bytes))
@@ -81,6 +84,12 @@ pub(crate) enum Taken<'a> {
     InPlace(&'a [u8]),
     Linked(Vec<u8>),
 }
+
+/// The largest memory of a taken body that a queue keeps for the producer's
+/// next large message (see `Core::keep_body`): larger ones are freed, so
+/// that a buffer that once carried a huge message does not hold its
+/// memory until it is closed.
+const KEEP_BODY_MAX: usize = 8 << 20;
 
 /// At most this many messages found after taking all the known ones make a
 /// taker close behind its producer (see `Drain::close_behind`).
@@ -229,6 +238,12 @@ pub(crate) struct Core {
     spare: AtomicPtr<Segment>,
     /// The first segment, for a consumer that has none yet.
     entry: AtomicPtr<Segment>,
+    /// Memory of a large body the consumer is done with, for the
+    /// producer's next one (empty: none). Allocating and freeing it for
+    /// every message cost more than the copy for 64 KiB bodies: the
+    /// allocator gives the memory back to the system and faults it in
+    /// again.
+    spare_body: Lock<Vec<u8>>,
 }
 
 impl Core {
@@ -265,6 +280,7 @@ impl Core {
             sizes,
             spare: AtomicPtr::new(ptr::null_mut()),
             entry: AtomicPtr::new(ptr::null_mut()),
+            spare_body: Lock::new(Vec::new()),
         }
     }
 
@@ -301,6 +317,25 @@ impl Core {
     /// message) or take the lock after (and see the sleeper).
     pub fn synchronize_with_producers(&self) {
         self.feed.lock.synchronize();
+    }
+
+    /// The memory of a body taken before, if it holds `len` bytes.
+    fn take_spare_body(&self, len: usize) -> Option<Vec<u8>> {
+        let mut spare = self.spare_body.lock();
+        (spare.capacity() >= len).then(|| std::mem::take(&mut *spare))
+    }
+
+    /// Keeps the memory of a body a reader is done with for the producer's
+    /// next large message, if it is larger than the one kept (and not
+    /// huge); the memory not kept is freed after unlocking.
+    pub fn keep_body(&self, body: Vec<u8>) {
+        if body.capacity() < LINK_ABOVE || body.capacity() > KEEP_BODY_MAX {
+            return;
+        }
+        let mut spare = self.spare_body.lock();
+        let unused = if spare.capacity() < body.capacity() { std::mem::replace(&mut *spare, body) } else { body };
+        drop(spare);
+        drop(unused);
     }
 
     /// A segment of at least `len` bytes the consumer has finished with.
@@ -510,6 +545,11 @@ impl Drain<'_> {
         Some(self.available() && self.head.known_published - taken <= CLOSE_BEHIND)
     }
 
+    /// See [`Core::keep_body`].
+    pub fn keep_body(&self, body: Vec<u8>) {
+        self.core.keep_body(body);
+    }
+
     pub fn is_empty(&mut self) -> bool {
         !self.available()
     }
@@ -651,6 +691,8 @@ pub(crate) fn free(feed: &mut Feed<'_>, drain: &mut Drain<'_>) {
         }
     }
     core.entry.store(ptr::null_mut(), Ordering::Relaxed);
+    let spare_body = std::mem::take(&mut *core.spare_body.lock());
+    drop(spare_body);
     *tail = Tail { segment: ptr::null_mut(), data: ptr::null_mut(), len: 0, at: 0, wrapped: false, known_head: 0, ..*tail };
     *head = Head { segment: ptr::null_mut(), data: ptr::null(), at: 0, ..*head };
 }
@@ -735,7 +777,7 @@ mod tests {
         let mut feed = core.lock_feed(false).unwrap();
         let room = feed.has_room(body.size().message_bytes());
         if room {
-            feed.push(Ready::new(&body).unwrap()).unwrap();
+            feed.push(Ready::new(&body, core).unwrap()).unwrap();
         }
         room
     }
@@ -801,6 +843,30 @@ mod tests {
             assert!(push(core, &[Value::Integer(i)]));
         }
         assert_eq!(close_behind(), Some(false), "a batch ahead");
+    }
+
+    #[test]
+    fn a_large_body_goes_into_the_memory_of_one_taken_before() {
+        let queue = MessageQueue::new(Sizes::default());
+        let core = queue.core();
+        let text = vec![b'x'; 2 * LINK_ABOVE];
+        let values = [Value::String(&text)];
+        let body = Values::new(&values).unwrap();
+        let kept = Vec::with_capacity(4 * LINK_ABOVE);
+        let kept_at = kept.as_ptr();
+        core.keep_body(Vec::with_capacity(LINK_ABOVE - 1)); // too small to keep
+        core.keep_body(kept);
+        core.keep_body(Vec::with_capacity(LINK_ABOVE)); // smaller than the kept one
+        let linked_at = |ready: &Ready<'_>| match ready {
+            Ready::Linked(_, bytes) => bytes.as_ptr(),
+            Ready::InPlace(_) => panic!("a large body is linked"),
+        };
+        let first = Ready::new(&body, core).unwrap();
+        assert_eq!(linked_at(&first), kept_at, "the kept memory");
+        let second = Ready::new(&body, core).unwrap();
+        assert_ne!(linked_at(&second), kept_at, "kept once only");
+        core.keep_body(Vec::with_capacity(KEEP_BODY_MAX + 1));
+        assert_eq!(core.spare_body.lock().capacity(), 0, "huge memory is not kept");
     }
 
     #[test]

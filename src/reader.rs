@@ -46,18 +46,24 @@ impl Reader {
     /// out of the queue nothing can fail any more.
     #[inline]
     pub(crate) fn take_from(&mut self, queue: &mut Drain<'_>, source: &dyn Fn() -> String) -> Result<bool, Error> {
+        // The reader's memory that an adopted body replaces goes back to
+        // the queue, for the producer's next large message.
+        let mut replaced = None;
         let taken = queue.pop(
             self,
             |reader, size| reader.make_room(size, source),
             |reader, taken, count| {
                 match taken {
                     Taken::InPlace(body) => reader.body.extend_from_slice(body),
-                    Taken::Linked(body) => reader.body = body,
+                    Taken::Linked(body) => replaced = Some(std::mem::replace(&mut reader.body, body)),
                 }
                 reader.pos = 0;
                 reader.remaining = count;
             },
         );
+        if let Some(memory) = replaced {
+            queue.keep_body(memory);
+        }
         taken.transpose().map(|taken| taken.is_some())
     }
 
