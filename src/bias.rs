@@ -33,11 +33,12 @@
 //! are never biased.
 
 use std::cell::UnsafeCell;
+use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{compiler_fence, fence, AtomicU32, AtomicU8, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::sync::{futex_wait, futex_wake, spin_while, valgrind, Lock, LockGuard};
+use crate::sync::{futex_wait, futex_wake, spin_while, valgrind, Lock};
 
 /// Takes in a row by one thread after which the lock is biased to it. A
 /// revocation costs a system call of some microseconds; after this many
@@ -75,11 +76,20 @@ unsafe impl<T: Send> Sync for BiasedLock<T> {}
 unsafe impl<T: Send> Send for BiasedLock<T> {}
 
 /// Access to the value of a held [`BiasedLock`]; lets go when dropped.
+///
+/// One word, the lock's address with [`THROUGH_INNER`] set when it is held
+/// through the inner lock (whose guard is then let go of by hand), so that
+/// the guards of an operation stay in registers: built in memory and
+/// copied, as a pair of words, they made a producer wait for its earlier
+/// stores (a load that spans two stores cannot take its bytes from them).
 pub(crate) struct BiasedGuard<'a, T> {
-    lock: &'a BiasedLock<T>,
-    /// `None`: held by the owner's fast path.
-    inner: Option<LockGuard<'a, T>>,
+    tagged: *const BiasedLock<T>,
+    lock: PhantomData<&'a BiasedLock<T>>,
 }
+
+/// The bit of a [`BiasedGuard`] that tells it holds the inner lock (the
+/// lock's address is a multiple of 8).
+const THROUGH_INNER: usize = 1;
 
 impl<T> BiasedLock<T> {
     pub const fn new(value: T) -> BiasedLock<T> {
@@ -101,7 +111,7 @@ impl<T> BiasedLock<T> {
             light_barrier();
             if self.owner.load(Ordering::Relaxed) == me {
                 valgrind::happens_after(&self.inside);
-                return Some(BiasedGuard { lock: self, inner: None });
+                return Some(BiasedGuard::new(self, false));
             }
             // Revoked meanwhile: the revoker may wait for this.
             self.leave();
@@ -122,7 +132,9 @@ impl<T> BiasedLock<T> {
         if streak.takes >= BIAS_AFTER && owner == 0 && me != 0 && barrier_available() {
             self.owner.store(me, Ordering::Relaxed);
         }
-        Some(BiasedGuard { lock: self, inner: Some(inner) })
+        // Let go of by the guard (`BiasedGuard::drop`).
+        std::mem::forget(inner);
+        Some(BiasedGuard::new(self, true))
     }
 
     /// Takes the bias from its `owner` (the caller holds `inner`) and waits
@@ -178,26 +190,49 @@ impl<T> BiasedLock<T> {
     }
 }
 
+impl<'a, T> BiasedGuard<'a, T> {
+    #[inline]
+    fn new(lock: &'a BiasedLock<T>, through_inner: bool) -> BiasedGuard<'a, T> {
+        let address = lock as *const BiasedLock<T>;
+        BiasedGuard { tagged: address.map_addr(|a| a | through_inner as usize), lock: PhantomData }
+    }
+
+    #[inline]
+    fn lock(&self) -> &'a BiasedLock<T> {
+        // SAFETY: the address of a lock that outlives the guard.
+        unsafe { &*self.tagged.map_addr(|a| a & !THROUGH_INNER) }
+    }
+
+    #[inline]
+    fn through_inner(&self) -> bool {
+        self.tagged.addr() & THROUGH_INNER != 0
+    }
+}
+
 impl<T> Deref for BiasedGuard<'_, T> {
     type Target = T;
+    #[inline]
     fn deref(&self) -> &T {
         // SAFETY: the guard is the one holder of the lock.
-        unsafe { &*self.lock.inner.value() }
+        unsafe { &*self.lock().inner.value() }
     }
 }
 
 impl<T> DerefMut for BiasedGuard<'_, T> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: the guard is the one holder of the lock.
-        unsafe { &mut *self.lock.inner.value() }
+        unsafe { &mut *self.lock().inner.value() }
     }
 }
 
 impl<T> Drop for BiasedGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        if self.inner.is_none() {
-            self.lock.leave();
+        if self.through_inner() {
+            self.lock().inner.unlock();
+        } else {
+            self.lock().leave();
         }
     }
 }
@@ -299,7 +334,7 @@ mod tests {
         }
         assert_eq!(lock.owner.load(Ordering::Relaxed), thread_token());
         let guard = lock.lock(false).unwrap();
-        assert!(guard.inner.is_none(), "the owner takes it without the inner lock");
+        assert!(!guard.through_inner(), "the owner takes it without the inner lock");
         assert_eq!(lock.inside.load(Ordering::Relaxed), 1);
         drop(guard);
         assert_eq!(lock.inside.load(Ordering::Relaxed), 0);

@@ -145,7 +145,8 @@ impl<T> Lock<T> {
         }
     }
 
-    fn unlock(&self) {
+    /// Lets go; for the holder of a guard it forgot (`BiasedGuard`).
+    pub(crate) fn unlock(&self) {
         valgrind::happens_before(&self.state);
         if self.state.swap(UNLOCKED, Ordering::Release) == SLEEPERS {
             futex_wake(&self.state, 1);

@@ -2192,7 +2192,7 @@ mod tests {
             ]),
             ("bias.rs", &[
                 // lock
-                "if self.owner.load(Ordering::Relaxed) == me { self.inside.store(1, Ordering::Relaxed); light_barrier(); if self.owner.load(Ordering::Relaxed) == me { valgrind::happens_after(&self.inside); return Some(BiasedGuard { lock: self, inner: None }); }",
+                "if self.owner.load(Ordering::Relaxed) == me { self.inside.store(1, Ordering::Relaxed); light_barrier(); if self.owner.load(Ordering::Relaxed) == me { valgrind::happens_after(&self.inside); return Some(BiasedGuard::new(self, false)); }",
                 "self.leave(); } self.lock_inner(me, nonblock)",
                 // lock_inner
                 "let inner = if nonblock { self.inner.try_lock()? } else { self.inner.lock() }; let owner = self.owner.load(Ordering::Relaxed); if owner != 0 && owner != me && !self.revoke(owner, nonblock) { return None; }",
@@ -2203,7 +2203,7 @@ mod tests {
                 // leave, synchronize, the guard's drop
                 "self.inside.store(0, Ordering::Release); light_barrier(); if self.revoker_waits.load(Ordering::Relaxed) != 0 { futex_wake(&self.inside, 1); }",
                 "pub fn synchronize(&self) { drop(self.lock_inner(0, false)); }",
-                "fn drop(&mut self) { if self.inner.is_none() { self.lock.leave(); } }",
+                "fn drop(&mut self) { if self.through_inner() { self.lock().inner.unlock(); } else { self.lock().leave(); } }",
                 // the barriers
                 "fn light_barrier() { compiler_fence(Ordering::SeqCst); }",
                 "fn heavy_barrier() { fence(Ordering::SeqCst); if membarrier(libc::MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 {",
