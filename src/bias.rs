@@ -1,5 +1,6 @@
-//! Biased locks: the locks of a queue's two ends, which in most programs
-//! one thread takes over and over (the one producer, the one consumer).
+//! Biased locks: the locks of a queue's two ends and of a listener, which
+//! in most programs one thread takes over and over (the one producer, the
+//! one consumer).
 //!
 //! Why: on x86 an atomic read-modify-write (the compare-exchange that takes
 //! a [`Lock`], the swap that lets it go) first waits until every earlier

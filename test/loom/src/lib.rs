@@ -11,7 +11,8 @@
 //!   swap finds it free; unlocking wakes one sleeper when marked. Checked:
 //!   mutual exclusion (loom's cell sees every unordered access) and that
 //!   no thread sleeps on for ever.
-//! - [`BiasedLock`] (`src/bias.rs`): the lock of each end of a queue. Its
+//! - [`BiasedLock`] (`src/bias.rs`): the lock of each end of a queue (and
+//!   of a listener). Its
 //!   owner takes it by marking itself `inside` and checking that it still
 //!   owns it, with only a light barrier between the two; any other thread
 //!   takes the inner [`Lock`], clears the owner, makes a heavy barrier and
