@@ -14,8 +14,13 @@ fn main() {
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=include/mtmsg.h");
     println!("cargo:rerun-if-env-changed=MTMSG_UPDATE_HEADER");
-    // `--cfg mtmsg_valgrind`: the locks annotate themselves for drd (src/sync.rs).
+    // `--cfg mtmsg_valgrind`: the locks annotate themselves for drd
+    // (src/sync/valgrind.rs). `--cfg mtmsg_portable`: the futex-free wait
+    // of other systems, on Linux too (src/sys/). `--cfg loom`: the core on
+    // loom's primitives, for its model checks (src/primitive.rs).
     println!("cargo::rustc-check-cfg=cfg(mtmsg_valgrind)");
+    println!("cargo::rustc-check-cfg=cfg(mtmsg_portable)");
+    println!("cargo::rustc-check-cfg=cfg(loom)");
     // One libmtmsg per process: the Lua module and a C host that both link
     // it find the same file by this name, and so share one registry.
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libmtmsg.so.0");

@@ -5,9 +5,16 @@
 #ifndef MTMSG_H
 #define MTMSG_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+// A timeout that waits as long as it takes. Every waiting call takes a
+// timeout in seconds: 0 or any negative one only looks, NaN is
+// MTMSG_INVALID_ARGUMENT, and infinity (or one too long to represent)
+// waits as long as it takes.
+#define MTMSG_FOREVER INFINITY
 
 // Default `size1` of `mtmsg_buffer_new`: initial bytes for one message.
 #define MTMSG_DEFAULT_SIZE1 128
@@ -17,9 +24,6 @@
 
 // Default growth factor.
 #define MTMSG_DEFAULT_GROW 2.0
-
-// A timeout that waits as long as it takes (any negative timeout does).
-#define MTMSG_FOREVER -1.0
 
 // `mtmsg_value.type`: nil, no payload.
 #define MTMSG_NIL 0
@@ -77,7 +81,12 @@ typedef enum mtmsg_status {
   MTMSG_UNKNOWN_OBJECT = 10,
   // A NULL pointer, unknown value tag, NaN or other unusable argument.
   MTMSG_INVALID_ARGUMENT = 11,
-  // An internal error was caught at the boundary; the library stays usable.
+  // A bug of mtmsg caught at the boundary outside any of its locks (a
+  // broken assumption about an argument or a result, never about the
+  // state of a buffer): the objects are as they were, and the library
+  // stays usable. A failure inside a lock, where a buffer or listener
+  // may be half changed, is not reported: it aborts the process with a
+  // message on stderr.
   MTMSG_PANIC = 12,
 } mtmsg_status;
 
@@ -174,8 +183,8 @@ enum mtmsg_status mtmsg_buffer_setmsg(struct mtmsg_buffer *buffer,
                                       const struct mtmsg_value *values,
                                       size_t count);
 
-// Adds one message, waiting up to `timeout` seconds (negative: as long as
-// it takes) for room in a full fixed-size buffer: `MTMSG_OK` or
+// Adds one message, waiting up to `timeout` seconds (`MTMSG_FOREVER`: as
+// long as it takes; 0 or negative: not at all) for room in a full fixed-size buffer: `MTMSG_OK` or
 // `MTMSG_TIMEOUT`. Close and abort wake the waiting thread with their error.
 enum mtmsg_status mtmsg_buffer_addmsg_wait(struct mtmsg_buffer *buffer,
                                            const struct mtmsg_value *values,
@@ -183,7 +192,7 @@ enum mtmsg_status mtmsg_buffer_addmsg_wait(struct mtmsg_buffer *buffer,
                                            double timeout_seconds);
 
 // Takes the oldest message into `reader`, waiting up to `timeout` seconds
-// (negative: as long as it takes; 0: just look): `MTMSG_OK`,
+// (`MTMSG_FOREVER`: as long as it takes; 0 or negative: just look): `MTMSG_OK`,
 // `MTMSG_TIMEOUT` (none), `MTMSG_WOULD_BLOCK` (nonblocking and busy).
 enum mtmsg_status mtmsg_buffer_nextmsg(struct mtmsg_buffer *buffer,
                                        struct mtmsg_reader *reader,
@@ -242,8 +251,8 @@ const char *mtmsg_status_name(int32_t status);
 // Seconds since the epoch, sub-millisecond precision.
 double mtmsg_time(void);
 
-// Suspends the calling thread for `seconds` (negative: 0; too long to
-// represent, e.g. infinity: until an abort). Returns
+// Suspends the calling thread for `seconds` (0 or negative: not at all;
+// `MTMSG_FOREVER` or too long to represent: until an abort). Returns
 // `MTMSG_OPERATION_ABORTED` early when everything is aborted;
 // `MTMSG_INVALID_ARGUMENT` for NaN.
 enum mtmsg_status mtmsg_sleep(double seconds);

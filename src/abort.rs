@@ -1,30 +1,36 @@
-//! The process-wide abort switch, `sleep` that it interrupts, and `time`.
+//! The process-wide abort flag, and `sleep`, which an abort interrupts.
+//! Waking the threads that wait in buffers and listeners is the business
+//! of whoever owns their tables (`process::abort_all`).
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, ErrorKind};
-use crate::home::deadline;
-use crate::registry;
+use crate::primitive::atomic::{AtomicBool, Ordering};
+use crate::primitive::lazy_static;
 use crate::sync::Signal;
+use crate::wait::Wait;
 
-static ABORTED: AtomicBool = AtomicBool::new(false);
+lazy_static! {
+    static ABORTED: AtomicBool = AtomicBool::new(false);
+}
 
-/// Threads in [`sleep`] wait here, so an abort can wake them.
-static SLEEPERS_WAKE: Signal = Signal::new();
+lazy_static! {
+    /// Threads in [`sleep`] wait here, so that an abort can wake them.
+    static SLEEPERS_WAKE: Signal = Signal::new();
+}
 
 /// Whether everything is aborted.
+#[inline]
 pub fn is_aborted() -> bool {
     ABORTED.load(Ordering::SeqCst)
 }
 
-/// Aborts (`true`) or un-aborts (`false`) every buffer and listener of the
-/// process. While aborted, every operation and creation fails with
-/// `operation_aborted`, and every waiting or sleeping thread wakes with it.
-pub fn abort_all(flag: bool) {
+/// Sets the flag; `true` also wakes the threads in [`sleep`]. The fence
+/// pairs with the one that ends a sleeper's `Signal::prepare`.
+pub(crate) fn set_aborted(flag: bool) {
     ABORTED.store(flag, Ordering::SeqCst);
     if flag {
-        registry::wake_everyone();
+        crate::primitive::atomic::fence(Ordering::SeqCst);
         SLEEPERS_WAKE.notify_all();
     }
 }
@@ -37,7 +43,7 @@ fn aborted() -> Error {
 /// returns early with `operation_aborted` when everything is (or gets)
 /// aborted.
 pub fn sleep(duration: Option<Duration>) -> Result<(), Error> {
-    let deadline = deadline(duration);
+    let deadline = Wait::from_timeout(duration).deadline();
     loop {
         let ticket = SLEEPERS_WAKE.prepare();
         if is_aborted() {

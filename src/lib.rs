@@ -1,35 +1,72 @@
-//! mtmsg: in-memory message buffers for threads that each run their own Lua
-//! state (or plain C).
+//! mtmsg: in-memory message buffers for threads that each run their own
+//! Lua state (or plain C).
 //!
 //! The crate has two layers. The core (every module but [`ffi`]) knows
 //! buffers, listeners, the process-wide registry, waiting and the message
 //! encoding, and nothing of C pointers or Lua. The [`ffi`] module translates
-//! the C ABI declared in `include/mtmsg.h` into calls of the core.
+//! the C ABI declared in `include/mtmsg.h` into calls of the core's public
+//! API, and nothing more.
+//!
+//! The core's modules, each depending only on those listed before it:
+//!
+//! - `primitive`: the seam to the standard library or loom (atomics,
+//!   cells, statics, parking), so that loom checks the real code;
+//! - `sys`: the operating system (futexes, or a portable emulation; fork);
+//! - `error`, `sizes`, `value`, `wait`: errors, memory plans, the message
+//!   encoding, timeouts;
+//! - `sync`: the lock, the event-count signal, the one spin policy;
+//! - `abort`: the process-wide abort flag and `sleep`;
+//! - `reference`: references, their count, names;
+//! - `registry`: a table of one kind of object, by id and name;
+//! - `queue`: a buffer's queue of records between its two locked ends;
+//! - `reader`: taking one message and reading its values;
+//! - `buffer` and `listener`: the one cycle. A listener's ready queue
+//!   holds buffers (`listener/ready.rs`, which holds the whole protocol of
+//!   that queue), and a listener buffer takes its listener's lock;
+//! - `writer`: building a message and adding it to a buffer;
+//! - `process`: what concerns every object at once (abort, fork).
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
+
+mod primitive;
+mod sys;
+
+mod error;
+mod sizes;
+mod value;
+mod wait;
+
+mod sync;
 
 mod abort;
-mod bias;
-mod buffer;
-mod error;
-mod home;
-mod listener;
-mod queue;
-mod reader;
 mod reference;
 mod registry;
-mod sizes;
-mod sync;
-mod value;
+
+mod queue;
+mod reader;
+
+mod buffer;
+mod listener;
+
+mod process;
 mod writer;
 
 pub mod ffi;
 
-pub use abort::{abort_all, is_aborted, sleep, time};
+#[cfg(all(test, loom))]
+#[path = "../test/loom/mod.rs"]
+mod loom_checks;
+
+pub use abort::{is_aborted, sleep, time};
 pub use buffer::{Buffer, BufferRef, NotifyKind};
 pub use error::{Error, ErrorKind};
 pub use listener::{Listener, ListenerRef};
-pub use sizes::Sizes;
+pub use process::{abort_all, in_forked_child};
 pub use reader::Reader;
 pub use reference::{Object, Ref};
+pub use sizes::Sizes;
+pub use sys::wait_mechanism;
 pub use value::{encoded_message_size, Value};
 pub use writer::Writer;
 

@@ -21,7 +21,7 @@ pub struct Reader {
     pos: usize,
     remaining: usize,
     /// Whether the last take through this reader found its taker close
-    /// behind the producer (see `home::hold_back`).
+    /// behind the producer (see `sync::spin::hold_back`).
     pub(crate) close_behind: bool,
 }
 

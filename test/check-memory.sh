@@ -15,19 +15,15 @@
 #                 build/asan/lua<v>/, running the whole Lua suite, for each
 #                 Lua of MTMSG_CHECK_ASAN_LUAS (default: all six)
 #
-#   loom          the model checks of the core's hand-written synchronization
-#                 (test/loom): the futex lock; the event-count signal; a
-#                 standalone buffer's takers and producers waiting for room
-#                 (no lost wake-up, a refusing taker passing its wake-up on,
-#                 close waking all); a listener's takers and the threads
-#                 waiting for one of its buffers, each on a signal of its
-#                 own (no wake-up lost or taken by the other kind, closing
-#                 a buffer or the listener waking both); a producer waiting
-#                 for room in a listener's buffer woken by the listener's
-#                 abort; its ready list (no message stranded, nonblock
-#                 producers too); the segment ring (no byte or segment
-#                 reused while read, smaller finished segments freed); the
-#                 reference count against lookups
+#   loom          the model checks of the core's own code (src/, built with
+#                 --cfg loom into target/loom; the tests are test/loom/):
+#                 the lock and the signal; a buffer's takers and producers
+#                 waiting for room (no lost wake-up, a refusing taker passing
+#                 its wake-up on, close and abort waking all); the segment
+#                 ring (no byte written while it may be read); a listener's
+#                 takers and the threads waiting for one of its buffers (its
+#                 ready queue's handshake, close and abort); the reference
+#                 count against lookups
 #
 #   test/check-memory.sh [check...]      (default: all five)
 #
@@ -199,8 +195,8 @@ asan_lua() {
 
 check_loom() {
     local log=$log_dir/loom.log
-    echo "== loom: cargo test --release --manifest-path test/loom/Cargo.toml"
-    cargo test --release --manifest-path test/loom/Cargo.toml >"$log" 2>&1
+    echo "== loom: RUSTFLAGS='--cfg loom' cargo test --release --lib loom_checks"
+    RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release --lib loom_checks >"$log" 2>&1
     local status=$?
     grep -E '^test result:' "$log" | sed 's/^/   /'
     if [ "$status" -eq 0 ]; then

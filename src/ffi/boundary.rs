@@ -29,7 +29,14 @@ pub(crate) fn last_error() -> *const c_char {
 
 /// Runs the body of an exported function: errors become status codes (and
 /// the last-error text), panics become `MTMSG_PANIC`.
+///
+/// In a child process made by `fork` after mtmsg was used, nothing runs:
+/// the call fails with `MTMSG_OPERATION_ABORTED` (see `src/sys/fork.rs`).
 pub(crate) fn call(body: impl FnOnce() -> Result<mtmsg_status, Error>) -> mtmsg_status {
+    if crate::in_forked_child() {
+        set_last_error(format!("{}: mtmsg cannot be used in a child process after fork", ErrorKind::OperationAborted.name()));
+        return mtmsg_status::MTMSG_OPERATION_ABORTED;
+    }
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(status)) => status,
         Ok(Err(error)) => {
@@ -49,7 +56,9 @@ pub(crate) fn call(body: impl FnOnce() -> Result<mtmsg_status, Error>) -> mtmsg_
     }
 }
 
-/// Like [`call`] for functions that return nothing (the `_release` ones).
+/// Like [`call`] for functions that return nothing (the `_release` ones):
+/// in a forked child they do nothing, leaving the memory to the copy of
+/// the parent's heap that goes with the child.
 pub(crate) fn call_void(body: impl FnOnce()) {
     call(|| {
         body();
@@ -122,16 +131,14 @@ pub(crate) unsafe fn slice<'a, T>(ptr: *const T, count: usize, what: &str) -> Re
     }
 }
 
-/// A C timeout in seconds: negative waits for ever, NaN is invalid, and
-/// one too long to represent also waits for ever.
+/// A C timeout in seconds: 0 and negative ones only look, NaN is
+/// invalid, and infinity (`MTMSG_FOREVER`) or one too long to represent
+/// waits as long as it takes (`None`).
 pub(crate) fn timeout(seconds: f64) -> Result<Option<Duration>, Error> {
     if seconds.is_nan() {
         return Err(Error::new(ErrorKind::InvalidArgument, "timeout is NaN"));
     }
-    if seconds < 0.0 {
-        return Ok(None);
-    }
-    Ok(Duration::try_from_secs_f64(seconds).ok())
+    Ok(Duration::try_from_secs_f64(seconds.max(0.0)).ok())
 }
 
 /// Frees a handle made by `Box::into_raw`; NULL is fine.

@@ -105,8 +105,8 @@ pub unsafe extern "C" fn mtmsg_buffer_setmsg(buffer: *mut mtmsg_buffer, values: 
     })
 }
 
-/// Adds one message, waiting up to `timeout` seconds (negative: as long as
-/// it takes) for room in a full fixed-size buffer: `MTMSG_OK` or
+/// Adds one message, waiting up to `timeout` seconds (`MTMSG_FOREVER`: as
+/// long as it takes; 0 or negative: not at all) for room in a full fixed-size buffer: `MTMSG_OK` or
 /// `MTMSG_TIMEOUT`. Close and abort wake the waiting thread with their error.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_buffer_addmsg_wait(
@@ -123,7 +123,7 @@ pub unsafe extern "C" fn mtmsg_buffer_addmsg_wait(
 }
 
 /// Takes the oldest message into `reader`, waiting up to `timeout` seconds
-/// (negative: as long as it takes; 0: just look): `MTMSG_OK`,
+/// (`MTMSG_FOREVER`: as long as it takes; 0 or negative: just look): `MTMSG_OK`,
 /// `MTMSG_TIMEOUT` (none), `MTMSG_WOULD_BLOCK` (nonblocking and busy).
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_buffer_nextmsg(buffer: *mut mtmsg_buffer, reader: *mut mtmsg_reader, timeout_seconds: f64) -> mtmsg_status {

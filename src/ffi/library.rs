@@ -53,15 +53,13 @@ pub extern "C" fn mtmsg_time() -> f64 {
     crate::time()
 }
 
-/// Suspends the calling thread for `seconds` (negative: 0; too long to
-/// represent, e.g. infinity: until an abort). Returns
+/// Suspends the calling thread for `seconds` (0 or negative: not at all;
+/// `MTMSG_FOREVER` or too long to represent: until an abort). Returns
 /// `MTMSG_OPERATION_ABORTED` early when everything is aborted;
 /// `MTMSG_INVALID_ARGUMENT` for NaN.
 #[no_mangle]
 pub extern "C" fn mtmsg_sleep(seconds: f64) -> mtmsg_status {
     call(|| {
-        // A sleep too long to represent lasts until an abort.
-        let seconds = if seconds < 0.0 { 0.0 } else { seconds }; // NaN stays NaN: refused
         crate::sleep(timeout(seconds)?)?;
         Ok(mtmsg_status::MTMSG_OK)
     })

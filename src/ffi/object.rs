@@ -5,7 +5,6 @@ use std::ffi::c_char;
 
 use super::boundary::{arg, call, give, out};
 use super::types::{mtmsg_buffer, mtmsg_listener, mtmsg_status};
-use crate::registry::Registered;
 use crate::{Buffer, Listener, Object, Ref};
 
 const OK: mtmsg_status = mtmsg_status::MTMSG_OK;
@@ -70,33 +69,39 @@ pub(crate) unsafe fn clear<H: Handle>(handle: *const H) -> mtmsg_status {
     call(|| Ok(arg(handle, H::WHAT)?.reference().clear()?.into()))
 }
 
-/// Runs `change` on the handle; for the calls that cannot fail otherwise.
-unsafe fn apply<H: Handle>(handle: *const H, change: impl FnOnce(&Ref<H::Object>)) -> mtmsg_status {
-    call(|| {
-        change(arg(handle, H::WHAT)?.reference());
-        Ok(OK)
-    })
-}
-
 /// Reads a flag of the handle into `out_flag`.
-unsafe fn query<H: Handle>(handle: *const H, out_flag: *mut bool, read: impl FnOnce(&Ref<H::Object>) -> bool) -> mtmsg_status {
+unsafe fn query<H: Handle>(
+    handle: *const H,
+    out_flag: *mut bool,
+    read: impl FnOnce(&Ref<H::Object>) -> Result<bool, crate::Error>,
+) -> mtmsg_status {
     call(|| {
         let handle = arg(handle, H::WHAT)?;
-        out(out_flag, "out_flag")?.write(read(handle.reference()));
+        let out_flag = out(out_flag, "out_flag")?;
+        out_flag.write(read(handle.reference())?);
         Ok(OK)
     })
 }
 
 pub(crate) unsafe fn close<H: Handle>(handle: *const H) -> mtmsg_status {
-    apply(handle, Ref::close)
+    call(|| {
+        arg(handle, H::WHAT)?.reference().close();
+        Ok(OK)
+    })
 }
 
 pub(crate) unsafe fn abort<H: Handle>(handle: *const H, flag: bool) -> mtmsg_status {
-    apply(handle, |h| h.set_aborted(flag))
+    call(|| {
+        arg(handle, H::WHAT)?.reference().set_aborted(flag)?;
+        Ok(OK)
+    })
 }
 
 pub(crate) unsafe fn nonblock<H: Handle>(handle: *const H, flag: bool) -> mtmsg_status {
-    apply(handle, |h| h.set_nonblock(flag))
+    call(|| {
+        arg(handle, H::WHAT)?.reference().set_nonblock(flag)?;
+        Ok(OK)
+    })
 }
 
 pub(crate) unsafe fn isabort<H: Handle>(handle: *const H, out_flag: *mut bool) -> mtmsg_status {
@@ -104,5 +109,5 @@ pub(crate) unsafe fn isabort<H: Handle>(handle: *const H, out_flag: *mut bool) -
 }
 
 pub(crate) unsafe fn isnonblock<H: Handle>(handle: *const H, out_flag: *mut bool) -> mtmsg_status {
-    query(handle, out_flag, Ref::nonblock)
+    query(handle, out_flag, Ref::is_nonblock)
 }

@@ -12,8 +12,12 @@ pub const MTMSG_DEFAULT_SIZE1: usize = 128;
 pub const MTMSG_DEFAULT_SIZE2: usize = 1024;
 /// Default growth factor.
 pub const MTMSG_DEFAULT_GROW: f64 = 2.0;
-/// A timeout that waits as long as it takes (any negative timeout does).
-pub const MTMSG_FOREVER: f64 = -1.0;
+/// A timeout that waits as long as it takes: infinity. Every waiting call
+/// takes a timeout in seconds: 0 or any negative one only looks, NaN is
+/// `MTMSG_INVALID_ARGUMENT`, and one too long to represent waits as long
+/// as it takes, like this one. (cbindgen cannot write infinity: the
+/// header's `#define MTMSG_FOREVER INFINITY` comes from cbindgen.toml.)
+pub const MTMSG_FOREVER: f64 = f64::INFINITY;
 
 /// `mtmsg_value.type`: nil, no payload.
 pub const MTMSG_NIL: u32 = 0;
@@ -66,7 +70,12 @@ pub enum mtmsg_status {
     MTMSG_UNKNOWN_OBJECT = 10,
     /// A NULL pointer, unknown value tag, NaN or other unusable argument.
     MTMSG_INVALID_ARGUMENT = 11,
-    /// An internal error was caught at the boundary; the library stays usable.
+    /// A bug of mtmsg caught at the boundary outside any of its locks (a
+    /// broken assumption about an argument or a result, never about the
+    /// state of a buffer): the objects are as they were, and the library
+    /// stays usable. A failure inside a lock, where a buffer or listener
+    /// may be half changed, is not reported: it aborts the process with a
+    /// message on stderr.
     MTMSG_PANIC = 12,
 }
 

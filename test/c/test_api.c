@@ -110,6 +110,32 @@ static void sleep_suspends_for_the_given_seconds(void)
     CHECK_STATUS(mtmsg_sleep(NAN), MTMSG_INVALID_ARGUMENT);
 }
 
+/* The one rule of every waiting call: 0 or negative only looks,
+ * MTMSG_FOREVER (infinity) waits as long as it takes, NaN is refused. */
+static void a_negative_timeout_only_looks_and_forever_is_infinity(void)
+{
+    mtmsg_buffer *b = NULL, *fixed = NULL;
+    mtmsg_reader *r = NULL;
+    mtmsg_value v = mv_int(1);
+    CHECK(isinf(MTMSG_FOREVER) && MTMSG_FOREVER > 0);
+    CHECK_OK(mtmsg_buffer_new(NULL, 0, MTMSG_DEFAULT_SIZE1, MTMSG_DEFAULT_SIZE2, MTMSG_DEFAULT_GROW, &b));
+    CHECK_OK(mtmsg_buffer_new(NULL, 0, 16, 16, 0, &fixed));
+    CHECK_OK(mtmsg_reader_new(64, 2, &r));
+    CHECK_OK(mtmsg_buffer_addmsg(fixed, &v, 1));
+    double start = mtmsg_time();
+    CHECK_STATUS(mtmsg_buffer_nextmsg(b, r, -1), MTMSG_TIMEOUT);
+    CHECK_STATUS(mtmsg_buffer_nextmsg(b, r, -INFINITY), MTMSG_TIMEOUT);
+    CHECK_STATUS(mtmsg_buffer_addmsg_wait(fixed, &v, 1, -1), MTMSG_TIMEOUT);
+    CHECK_OK(mtmsg_sleep(-1));
+    CHECK(mtmsg_time() - start < 0.5);
+    CHECK_STATUS(mtmsg_buffer_nextmsg(b, r, NAN), MTMSG_INVALID_ARGUMENT);
+    CHECK_OK(mtmsg_buffer_addmsg(b, &v, 1));
+    CHECK_OK(mtmsg_buffer_nextmsg(b, r, MTMSG_FOREVER));
+    mtmsg_reader_release(r);
+    mtmsg_buffer_release(fixed);
+    mtmsg_buffer_release(b);
+}
+
 /* ---- buffers ---- */
 
 static void buffer_is_found_by_id_and_by_name(void)
@@ -1183,6 +1209,7 @@ int main(int argc, char **argv)
     RUN(unknown_status_values_have_a_name);
     RUN(time_is_seconds_since_the_epoch);
     RUN(sleep_suspends_for_the_given_seconds);
+    RUN(a_negative_timeout_only_looks_and_forever_is_infinity);
     RUN(buffer_is_found_by_id_and_by_name);
     RUN(unnamed_buffer_has_no_name_and_unique_id);
     RUN(name_with_zero_bytes_is_found_only_whole);

@@ -59,8 +59,36 @@ fn closing_twice_is_harmless_and_cannot_be_undone() {
     let b = new_buffer();
     b.close();
     b.close();
-    b.set_aborted(false);
+    assert_eq!(kind(b.set_aborted(false)), ErrorKind::ObjectClosed);
     assert_eq!(kind(b.count()), ErrorKind::ObjectClosed);
+}
+
+#[test]
+fn a_closed_buffer_refuses_its_flags_too() {
+    let b = new_buffer();
+    let other = b.clone();
+    b.close();
+    for r in [&b, &other] {
+        assert_eq!(kind(r.set_nonblock(true)), ErrorKind::ObjectClosed, "nonblock");
+        assert_eq!(kind(r.is_nonblock()), ErrorKind::ObjectClosed, "isnonblock");
+        assert_eq!(kind(r.set_aborted(true)), ErrorKind::ObjectClosed, "abort");
+        assert_eq!(kind(r.is_aborted()), ErrorKind::ObjectClosed, "isabort");
+    }
+    assert!(b.buffer().name().is_none() && b.buffer().id() > 0, "id and name still answer");
+}
+
+#[test]
+fn a_closed_listener_and_its_buffers_refuse_their_flags_too() {
+    let listener = ListenerRef::new(None).unwrap();
+    let b = listener.new_buffer(None, Sizes::default()).unwrap();
+    listener.close();
+    assert_eq!(kind(listener.set_nonblock(true)), ErrorKind::ObjectClosed);
+    assert_eq!(kind(listener.is_nonblock()), ErrorKind::ObjectClosed);
+    assert_eq!(kind(listener.set_aborted(true)), ErrorKind::ObjectClosed);
+    assert_eq!(kind(listener.is_aborted()), ErrorKind::ObjectClosed);
+    assert_eq!(kind(b.set_nonblock(true)), ErrorKind::ObjectClosed);
+    assert_eq!(kind(b.is_aborted()), ErrorKind::ObjectClosed);
+    listener.close();
 }
 
 #[test]
@@ -118,15 +146,15 @@ fn closed_listener_buffer_leaves_the_listener_which_serves_the_others() {
 fn aborted_buffer_refuses_every_operation_until_unaborted() {
     let b = new_buffer();
     add_str(&b, "kept");
-    assert!(!b.is_aborted());
-    b.set_aborted(true);
-    assert!(b.is_aborted());
+    assert!(!b.is_aborted().unwrap());
+    b.set_aborted(true).unwrap();
+    assert!(b.is_aborted().unwrap());
     let other = BufferRef::find_id(b.buffer().id()).unwrap();
-    assert!(other.is_aborted(), "abort belongs to the buffer, not the reference");
+    assert!(other.is_aborted().unwrap(), "abort belongs to the buffer, not the reference");
     assert_buffer_refuses_everything(&b, ErrorKind::OperationAborted);
     assert_buffer_refuses_everything(&other, ErrorKind::OperationAborted);
-    b.set_aborted(false);
-    assert!(!b.is_aborted());
+    b.set_aborted(false).unwrap();
+    assert!(!b.is_aborted().unwrap());
     assert_eq!(poll(&b), Some(vec![Owned::str("kept")]));
     add_str(&b, "works again");
     assert_eq!(poll(&other), Some(vec![Owned::str("works again")]));
@@ -137,16 +165,16 @@ fn abort_wakes_a_blocked_take_with_operation_aborted() {
     let b = new_buffer();
     let taker = blocked_taker(&b);
     let aborted = Instant::now();
-    b.set_aborted(true);
+    b.set_aborted(true).unwrap();
     assert_eq!(taker.woken_by(aborted), Err(ErrorKind::OperationAborted));
-    b.set_aborted(false);
+    b.set_aborted(false).unwrap();
 }
 
 #[test]
 fn aborting_one_buffer_leaves_others_alone() {
     let a = new_buffer();
     let b = new_buffer();
-    a.set_aborted(true);
+    a.set_aborted(true).unwrap();
     add_str(&b, "fine");
     assert_eq!(poll(&b), Some(vec![Owned::str("fine")]));
 }
@@ -156,15 +184,15 @@ fn aborted_listener_refuses_takes_and_its_buffers_until_unaborted() {
     let listener = ListenerRef::new(None).unwrap();
     let b = listener.new_buffer(None, Sizes::default()).unwrap();
     add_str(&b, "kept");
-    listener.set_aborted(true);
-    assert!(listener.is_aborted());
+    listener.set_aborted(true).unwrap();
+    assert!(listener.is_aborted().unwrap());
     let mut r = reader();
     assert_eq!(kind(listener.take(&mut r, None)), ErrorKind::OperationAborted);
     assert_eq!(kind(listener.clear()), ErrorKind::OperationAborted);
     assert_eq!(kind(listener.new_buffer(None, Sizes::default())), ErrorKind::OperationAborted);
     assert_buffer_refuses_everything(&b, ErrorKind::OperationAborted);
-    listener.set_aborted(false);
-    assert!(!listener.is_aborted());
+    listener.set_aborted(false).unwrap();
+    assert!(!listener.is_aborted().unwrap());
     assert_eq!(take_all_strings(&listener), ["kept"]);
 }
 
@@ -175,8 +203,8 @@ fn listener_abort_wakes_its_blocked_takers() {
     let on_listener = blocked_listener_taker(&listener);
     let on_buffer = blocked_taker(&b);
     let aborted = Instant::now();
-    listener.set_aborted(true);
+    listener.set_aborted(true).unwrap();
     assert_eq!(on_listener.woken_by(aborted), Err(ErrorKind::OperationAborted));
     assert_eq!(on_buffer.woken_by(aborted), Err(ErrorKind::OperationAborted));
-    listener.set_aborted(false);
+    listener.set_aborted(false).unwrap();
 }

@@ -142,9 +142,9 @@ fn add_wait_is_woken_by_abort_with_operation_aborted() {
     let b = full_buffer(1);
     let producer = waiting_producer(&b, 2);
     let aborted = Instant::now();
-    b.set_aborted(true);
+    b.set_aborted(true).unwrap();
     assert_eq!(producer.woken_by(aborted), Err(ErrorKind::OperationAborted));
-    b.set_aborted(false);
+    b.set_aborted(false).unwrap();
     assert_eq!(b.count().unwrap(), 1);
 }
 
@@ -162,7 +162,7 @@ fn add_wait_on_a_listener_buffer_is_woken_by_listener_abort() {
     let (listener, b) = full_listener_buffer();
     let producer = waiting_producer(&b, 2);
     let aborted = Instant::now();
-    listener.set_aborted(true);
+    listener.set_aborted(true).unwrap();
     assert_eq!(producer.woken_by(aborted), Err(ErrorKind::OperationAborted));
 }
 

@@ -252,20 +252,20 @@ fn take_with_zero_timeout_polls_without_waiting() {
 #[test]
 fn nonblock_belongs_to_the_reference_not_the_buffer() {
     let b = new_buffer();
-    assert!(!b.nonblock());
-    b.set_nonblock(true);
-    assert!(b.nonblock());
+    assert!(!b.is_nonblock().unwrap());
+    b.set_nonblock(true).unwrap();
+    assert!(b.is_nonblock().unwrap());
     let other = BufferRef::find_id(b.buffer().id()).unwrap();
-    assert!(!other.nonblock());
-    assert!(!b.clone().nonblock());
-    b.set_nonblock(false);
-    assert!(!b.nonblock());
+    assert!(!other.is_nonblock().unwrap());
+    assert!(!b.clone().is_nonblock().unwrap());
+    b.set_nonblock(false).unwrap();
+    assert!(!b.is_nonblock().unwrap());
 }
 
 #[test]
 fn nonblock_take_without_timeout_returns_at_once_when_empty() {
     let b = new_buffer();
-    b.set_nonblock(true);
+    b.set_nonblock(true).unwrap();
     let mut r = reader();
     let start = Instant::now();
     assert_eq!(b.take(&mut r, None).unwrap(), Progress::TimedOut);
@@ -288,7 +288,7 @@ fn nonblock_reference_gets_would_block_while_another_thread_holds_the_buffer() {
             busy.set(&[Value::String(&big)]).unwrap();
         }
     });
-    b.set_nonblock(true);
+    b.set_nonblock(true).unwrap();
     let start = Instant::now();
     let mut saw_would_block = false;
     while start.elapsed() < Duration::from_secs(5) {

@@ -238,9 +238,9 @@ fn full_fixed_listener_buffer_refuses_and_others_still_deliver() {
 #[test]
 fn listener_nonblock_take_returns_at_once() {
     let (listener, b) = listener_with_buffers(1);
-    listener.set_nonblock(true);
-    assert!(listener.nonblock());
-    assert!(!ListenerRef::find_id(listener.listener().id()).unwrap().nonblock());
+    listener.set_nonblock(true).unwrap();
+    assert!(listener.is_nonblock().unwrap());
+    assert!(!ListenerRef::find_id(listener.listener().id()).unwrap().is_nonblock().unwrap());
     let mut r = reader();
     assert_eq!(listener.take(&mut r, None).unwrap(), Progress::TimedOut);
     add_str(&b[0], "m");

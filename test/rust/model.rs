@@ -519,18 +519,28 @@ impl Model {
             Op::Abort { b, flag } => {
                 let Some(i) = self.pick(b) else { return };
                 let handle = self.handle(i, b);
+                let buffer = &self.buffers[i];
+                let closed = buffer.closed || (buffer.in_listener && self.listener_closed);
                 let mut is = !flag;
                 // SAFETY: live handle, valid out pointer.
-                unsafe {
-                    assert_eq!(mtmsg_buffer_abort(handle, *flag), MTMSG_OK);
-                    assert_eq!(mtmsg_buffer_isabort(handle, &mut is), MTMSG_OK);
+                let (set, read) = unsafe { (mtmsg_buffer_abort(handle, *flag), mtmsg_buffer_isabort(handle, &mut is)) };
+                if closed {
+                    // After close every call but id, name and close refuses.
+                    assert_eq!((set, read), (MTMSG_OBJECT_CLOSED, MTMSG_OBJECT_CLOSED), "step {}: {op:?}", self.steps);
+                    return;
                 }
+                assert_eq!((set, read), (MTMSG_OK, MTMSG_OK));
                 assert_eq!(is, *flag);
                 self.buffers[i].aborted = *flag;
             }
             Op::ListenerAbort { flag } => {
                 // SAFETY: live listener.
-                assert_eq!(unsafe { mtmsg_listener_abort(self.listener, *flag) }, MTMSG_OK);
+                let got = unsafe { mtmsg_listener_abort(self.listener, *flag) };
+                if self.listener_closed {
+                    assert_eq!(got, MTMSG_OBJECT_CLOSED, "step {}: {op:?}", self.steps);
+                    return;
+                }
+                assert_eq!(got, MTMSG_OK);
                 self.listener_aborted = *flag;
             }
             Op::AbortEverything { flag } => {

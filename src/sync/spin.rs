@@ -1,0 +1,185 @@
+//! The one spin policy of the core: how long threads busy-wait before they
+//! sleep, and why. Every busy wait of the core goes through here.
+//!
+//! Sleeping and waking a thread costs two system calls and the scheduler's
+//! latency (tens of microseconds on the virtual machines measured), so a
+//! thread that expects what it waits for within a few microseconds spins
+//! first. Spinning is a bet: it pays when the awaited thread is running
+//! and about to act, and burns a core when it is not (more threads than
+//! cores). So a lock's waiter spins only briefly, and a taker spins only
+//! as long as spinning has paid off for that queue lately ([`SpinHistory`]).
+//!
+//! Under loom nothing spins: every busy wait is one look, so that models
+//! stay deterministic and small.
+
+use std::time::{Duration, Instant};
+
+use crate::primitive::atomic::{AtomicU32, Ordering};
+use crate::primitive::spin_loop;
+
+/// How long a thread spins for a taken [`Lock`](super::Lock) before it
+/// sleeps: critical sections are a few dozen instructions, so the holder
+/// is nearly always done by then, and under steady contention sleeping
+/// soon lets one thread run several operations in a row (measured: longer
+/// spins gave slower producer/consumer pairs).
+pub(crate) const LOCK_SPIN: Duration = Duration::from_nanos(200);
+
+/// How long a taker spins, watching for a new message, before it sleeps,
+/// when spinning pays off. Measured here: waking a sleeping thread takes
+/// tens of microseconds on these virtual machines, so with 5 µs one late
+/// reply made the answering side sleep too, and two threads in a ping-pong
+/// kept waking each other that slow way (4-6 µs round trips); from 10 µs
+/// on they stay awake (about 1.2 µs).
+pub(crate) const TAKER_SPIN: Duration = Duration::from_micros(10);
+
+/// Spins while `waiting()` holds, for at most `limit`; returns true when
+/// `waiting()` stopped holding in time. The condition is looked at every
+/// few pause instructions (a pause takes about 10 ns here), so the spinner
+/// notices a change within some 100 ns; the clock is read every 16 looks.
+/// (Yielding the processor between looks was tried: on these virtual
+/// machines a `sched_yield` costs more than the whole wait it would save.)
+pub(crate) fn spin_while(limit: Duration, mut waiting: impl FnMut() -> bool) -> bool {
+    if cfg!(loom) {
+        return !waiting();
+    }
+    let start = Instant::now();
+    let mut looks = 0u32;
+    loop {
+        for _ in 0..(1u32 << (looks / 8).min(3)) {
+            spin_loop();
+        }
+        if !waiting() {
+            return true;
+        }
+        looks += 1;
+        if looks % 16 == 0 && start.elapsed() >= limit {
+            return false;
+        }
+    }
+}
+
+/// Whether taking from one queue (a buffer's, or a listener's) lately
+/// found its message by spinning, or had to sleep anyway: the takers of
+/// that queue spin only while spinning pays off.
+///
+/// A score from 0 to [`SpinHistory::FULL`]: a spin that saw the message
+/// come adds [`SpinHistory::PAID`], one that ended in sleep takes one off;
+/// takers spin while the score is above 0. So spinning goes on while at
+/// least a third of the spins pay off. At 0, every
+/// [`SpinHistory::PROBE_EVERY`]th wait spins all the same, to notice when
+/// spinning pays again (the threads that outnumbered the cores are gone).
+/// Measured on 2 cores: one producer/consumer pair needs the spin (1.1-1.4
+/// million round trips a second with it, 35,000 without); 32 pairs on 2
+/// cores lose with it (the thread a spinner waits for is rarely running:
+/// 120,000-220,000 messages a second and twice the CPU, against 330,000-380,000
+/// without).
+///
+/// Takers update it with relaxed read-modify-writes: it is a hint, and a
+/// lost update only makes one more or one fewer spin.
+pub(crate) struct SpinHistory(AtomicU32);
+
+impl SpinHistory {
+    const FULL: u32 = 8;
+    const PAID: u32 = 2;
+    const PROBE_EVERY: u32 = 32;
+    /// The score is in the low byte; the rest counts waits at a score of 0.
+    const SCORE_MASK: u32 = 0xff;
+    const WAIT_UNIT: u32 = 0x100;
+
+    pub(crate) fn new() -> SpinHistory {
+        SpinHistory(AtomicU32::new(Self::FULL))
+    }
+
+    /// Whether the wait starting now should spin first.
+    pub(crate) fn should_spin(&self) -> bool {
+        let state = self.0.load(Ordering::Relaxed);
+        if state & Self::SCORE_MASK > 0 {
+            return true;
+        }
+        let waits = self.0.fetch_add(Self::WAIT_UNIT, Ordering::Relaxed) / Self::WAIT_UNIT;
+        waits % Self::PROBE_EVERY == Self::PROBE_EVERY - 1
+    }
+
+    /// Records how a spin ended: with the message (`paid`), or in sleep.
+    pub(crate) fn record(&self, paid: bool) {
+        let _ = self.0.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |state| {
+            let score = state & Self::SCORE_MASK;
+            let score = if paid { (score + Self::PAID).min(Self::FULL) } else { score.saturating_sub(1) };
+            Some(state & !Self::SCORE_MASK | score)
+        });
+    }
+}
+
+/// The spinning one wait of a taker may still do: a taker woken by an
+/// addition that another taker then took first spins again, within the
+/// same few microseconds, before it sleeps.
+pub(crate) enum SpinBudget {
+    /// Not decided yet: the first look found nothing.
+    Unused,
+    /// Spinning until this instant at the latest.
+    Until(Instant),
+    /// No more spinning in this wait.
+    UsedUp,
+}
+
+impl SpinBudget {
+    /// Starts the budget of a wait ending at `deadline` (`None`: never),
+    /// if `history` says spinning pays.
+    pub(crate) fn start(&mut self, history: &SpinHistory, deadline: Option<Instant>) {
+        if !matches!(self, SpinBudget::Unused) {
+            return;
+        }
+        *self = if history.should_spin() && !cfg!(loom) {
+            let spin_end = Instant::now() + TAKER_SPIN;
+            SpinBudget::Until(deadline.map_or(spin_end, |d| d.min(spin_end)))
+        } else {
+            SpinBudget::UsedUp
+        };
+    }
+
+    /// Spins while `unchanged()` holds, within the budget; true when it
+    /// stopped holding (something to look at), false when the budget is
+    /// used up and the taker should sleep.
+    pub(crate) fn spin(&mut self, unchanged: impl FnMut() -> bool) -> bool {
+        let SpinBudget::Until(until) = *self else { return false };
+        let left = until.saturating_duration_since(Instant::now());
+        if !left.is_zero() && spin_while(left, unchanged) {
+            return true;
+        }
+        *self = SpinBudget::UsedUp;
+        false
+    }
+
+    pub(crate) fn used_up(&self) -> bool {
+        matches!(self, SpinBudget::UsedUp)
+    }
+}
+
+/// At most this many messages found after taking all the known ones make a
+/// taker close behind its producer (see [`hold_back`]).
+pub(crate) const CLOSE_BEHIND: u64 = 16;
+
+/// Holds a taker back that is close behind a producer adding steadily
+/// (`Drain::close_behind`).
+///
+/// Such a taker reads each record and the count of added messages the
+/// moment they are written, and so the very cache lines the producer
+/// writes next: each of the producer's next stores to them waits for the
+/// line to come back from the taker's core, its stores queue up, and once
+/// the processor's store buffer is full the producer stalls. Measured here
+/// through the C API: 8 million messages a second in that state, 25-30
+/// when the taker lags behind and takes the messages in batches. Pausing
+/// for about a microsecond (a pause instruction takes some 10 ns here)
+/// lets the producer get a batch ahead. A taker that had to wait for its
+/// message (a reply in a ping-pong) is not close behind: it never holds
+/// back, and keeps its latency.
+pub(crate) fn hold_back() {
+    if cfg!(loom) {
+        return;
+    }
+    for _ in 0..HOLD_BACK_PAUSES {
+        spin_loop();
+    }
+}
+
+const HOLD_BACK_PAUSES: u32 = 128;
