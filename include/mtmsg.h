@@ -138,6 +138,10 @@ extern "C" {
 // `grow`: 0 fixed, <= 1 grow by what is needed, else the growth factor
 // (see the `MTMSG_DEFAULT_*` values). Memory is taken when the first
 // message arrives. `MTMSG_OUT_OF_MEMORY` for sizes that cannot be had.
+//
+// # Safety
+// - `name` is NULL or points to `name_len` readable bytes.
+// - `out_buffer` is NULL or valid for a write.
 enum mtmsg_status mtmsg_buffer_new(const char *name,
                                    size_t name_len,
                                    size_t size1,
@@ -146,27 +150,50 @@ enum mtmsg_status mtmsg_buffer_new(const char *name,
                                    struct mtmsg_buffer **out_buffer);
 
 // A new reference to the buffer with this id (`MTMSG_UNKNOWN_OBJECT`).
+//
+// # Safety
+// `out_buffer` is NULL or valid for a write.
 enum mtmsg_status mtmsg_buffer_find_id(uint64_t id, struct mtmsg_buffer **out_buffer);
 
 // A new reference to the one buffer with this name
 // (`MTMSG_UNKNOWN_OBJECT`, `MTMSG_AMBIGUOUS_NAME`).
+//
+// # Safety
+// - `name` is NULL or points to `name_len` readable bytes.
+// - `out_buffer` is NULL or valid for a write.
 enum mtmsg_status mtmsg_buffer_find_name(const char *name,
                                          size_t name_len,
                                          struct mtmsg_buffer **out_buffer);
 
 // Another reference to the same buffer (its nonblock mode off).
+//
+// # Safety
+// - `buffer` is NULL or a buffer handle of this library, not released.
+// - `out_buffer` is NULL or valid for a write.
 enum mtmsg_status mtmsg_buffer_clone(const struct mtmsg_buffer *buffer,
                                      struct mtmsg_buffer **out_buffer);
 
 // Drops this reference; the buffer goes when its last reference does.
 // NULL is fine; the handle must not be used afterwards.
+//
+// # Safety
+// `buffer` is NULL or a buffer handle of this library, not released.
 void mtmsg_buffer_release(struct mtmsg_buffer *buffer);
 
 // The buffer's process-wide unique id.
+//
+// # Safety
+// - `buffer` is NULL or a buffer handle of this library, not released.
+// - `out_id` is NULL or valid for a write.
 enum mtmsg_status mtmsg_buffer_id(const struct mtmsg_buffer *buffer, uint64_t *out_id);
 
 // The buffer's name (`*out_name` NULL when unnamed); the memory stays
 // valid while the handle lives.
+//
+// # Safety
+// - `buffer` is NULL or a buffer handle of this library, not released.
+// - `out_name` is NULL or valid for a write.
+// - `out_len` is NULL or valid for a write.
 enum mtmsg_status mtmsg_buffer_name(const struct mtmsg_buffer *buffer,
                                     const char **out_name,
                                     size_t *out_len);
@@ -174,11 +201,19 @@ enum mtmsg_status mtmsg_buffer_name(const struct mtmsg_buffer *buffer,
 // Adds `count` values as one message: `MTMSG_OK`, or `MTMSG_WOULD_BLOCK`
 // when a fixed buffer is full or a nonblocking handle finds it busy.
 // `MTMSG_MESSAGE_SIZE` when a fixed buffer's `size1` is too small for it.
+//
+// # Safety
+// - `buffer` is NULL or a buffer handle of this library, not released.
+// - `values` is NULL (only when `count` is 0) or points to `count` readable values, each string's `ptr` to `len` readable bytes.
 enum mtmsg_status mtmsg_buffer_addmsg(struct mtmsg_buffer *buffer,
                                       const struct mtmsg_value *values,
                                       size_t count);
 
 // Replaces all queued messages by this one; returns like `mtmsg_buffer_addmsg`.
+//
+// # Safety
+// - `buffer` is NULL or a buffer handle of this library, not released.
+// - `values` is NULL (only when `count` is 0) or points to `count` readable values, each string's `ptr` to `len` readable bytes.
 enum mtmsg_status mtmsg_buffer_setmsg(struct mtmsg_buffer *buffer,
                                       const struct mtmsg_value *values,
                                       size_t count);
@@ -186,6 +221,10 @@ enum mtmsg_status mtmsg_buffer_setmsg(struct mtmsg_buffer *buffer,
 // Adds one message, waiting up to `timeout` seconds (`MTMSG_FOREVER`: as
 // long as it takes; 0 or negative: not at all) for room in a full fixed-size buffer: `MTMSG_OK` or
 // `MTMSG_TIMEOUT`. Close and abort wake the waiting thread with their error.
+//
+// # Safety
+// - `buffer` is NULL or a buffer handle of this library, not released.
+// - `values` is NULL (only when `count` is 0) or points to `count` readable values, each string's `ptr` to `len` readable bytes.
 enum mtmsg_status mtmsg_buffer_addmsg_wait(struct mtmsg_buffer *buffer,
                                            const struct mtmsg_value *values,
                                            size_t count,
@@ -194,34 +233,62 @@ enum mtmsg_status mtmsg_buffer_addmsg_wait(struct mtmsg_buffer *buffer,
 // Takes the oldest message into `reader`, waiting up to `timeout` seconds
 // (`MTMSG_FOREVER`: as long as it takes; 0 or negative: just look): `MTMSG_OK`,
 // `MTMSG_TIMEOUT` (none), `MTMSG_WOULD_BLOCK` (nonblocking and busy).
+//
+// # Safety
+// - `buffer` is NULL or a buffer handle of this library, not released.
+// - `reader` is NULL or a reader handle of this library, not released and used by no other thread meanwhile.
 enum mtmsg_status mtmsg_buffer_nextmsg(struct mtmsg_buffer *buffer,
                                        struct mtmsg_reader *reader,
                                        double timeout_seconds);
 
 // The number of queued messages.
+//
+// # Safety
+// - `buffer` is NULL or a buffer handle of this library, not released.
+// - `out_count` is NULL or valid for a write.
 enum mtmsg_status mtmsg_buffer_msgcnt(const struct mtmsg_buffer *buffer, size_t *out_count);
 
 // Drops every queued message (`MTMSG_WOULD_BLOCK`: nonblocking and busy).
+//
+// # Safety
+// `buffer` is NULL or a buffer handle of this library, not released.
 enum mtmsg_status mtmsg_buffer_clear(struct mtmsg_buffer *buffer);
 
 // Closes the buffer for good: its messages are freed, every later
 // operation through any reference fails with `MTMSG_OBJECT_CLOSED`, and
 // waiting threads wake with it.
+//
+// # Safety
+// `buffer` is NULL or a buffer handle of this library, not released.
 enum mtmsg_status mtmsg_buffer_close(struct mtmsg_buffer *buffer);
 
 // Aborts (`true`) or un-aborts (`false`) the buffer: while aborted its
 // operations fail with `MTMSG_OPERATION_ABORTED`, and waiters wake with it.
+//
+// # Safety
+// `buffer` is NULL or a buffer handle of this library, not released.
 enum mtmsg_status mtmsg_buffer_abort(struct mtmsg_buffer *buffer, bool flag);
 
 // Whether the buffer itself is aborted.
+//
+// # Safety
+// - `buffer` is NULL or a buffer handle of this library, not released.
+// - `out_flag` is NULL or valid for a write.
 enum mtmsg_status mtmsg_buffer_isabort(const struct mtmsg_buffer *buffer, bool *out_flag);
 
 // Sets this handle's nonblock mode: operations then return at once with
 // `MTMSG_WOULD_BLOCK` when the buffer is busy in another thread, and
 // `mtmsg_buffer_nextmsg` with `MTMSG_TIMEOUT` when it is empty.
+//
+// # Safety
+// `buffer` is NULL or a buffer handle of this library, not released.
 enum mtmsg_status mtmsg_buffer_nonblock(struct mtmsg_buffer *buffer, bool flag);
 
 // This handle's nonblock mode.
+//
+// # Safety
+// - `buffer` is NULL or a buffer handle of this library, not released.
+// - `out_flag` is NULL or valid for a write.
 enum mtmsg_status mtmsg_buffer_isnonblock(const struct mtmsg_buffer *buffer, bool *out_flag);
 
 // Connects `target` as a notifier of `buffer` (NULL `target`
@@ -230,6 +297,11 @@ enum mtmsg_status mtmsg_buffer_isnonblock(const struct mtmsg_buffer *buffer, boo
 // is above `*threshold`; `MTMSG_NOTIFY_REMOVED` (`'<'`): after each message
 // taken while the count is below `*threshold`. `threshold` NULL: always.
 // `MTMSG_HAS_NOTIFIER` when one of that kind is connected.
+//
+// # Safety
+// - `buffer` is NULL or a buffer handle of this library, not released.
+// - `target` is NULL or a buffer handle of this library, not released.
+// - `threshold` is NULL or points to a readable `int64_t`.
 enum mtmsg_status mtmsg_buffer_notifier(struct mtmsg_buffer *buffer,
                                         const struct mtmsg_buffer *target,
                                         int32_t kind,
@@ -266,32 +338,59 @@ enum mtmsg_status mtmsg_abort(bool flag);
 bool mtmsg_isabort(void);
 
 // Creates a listener (`name`: `name_len` bytes, or NULL for none).
+//
+// # Safety
+// - `name` is NULL or points to `name_len` readable bytes.
+// - `out_listener` is NULL or valid for a write.
 enum mtmsg_status mtmsg_listener_new(const char *name,
                                      size_t name_len,
                                      struct mtmsg_listener **out_listener);
 
 // A new reference to the listener with this id (`MTMSG_UNKNOWN_OBJECT`).
+//
+// # Safety
+// `out_listener` is NULL or valid for a write.
 enum mtmsg_status mtmsg_listener_find_id(uint64_t id, struct mtmsg_listener **out_listener);
 
 // A new reference to the one listener with this name
 // (`MTMSG_UNKNOWN_OBJECT`, `MTMSG_AMBIGUOUS_NAME`).
+//
+// # Safety
+// - `name` is NULL or points to `name_len` readable bytes.
+// - `out_listener` is NULL or valid for a write.
 enum mtmsg_status mtmsg_listener_find_name(const char *name,
                                            size_t name_len,
                                            struct mtmsg_listener **out_listener);
 
 // Another reference to the same listener (its nonblock mode off).
+//
+// # Safety
+// - `listener` is NULL or a listener handle of this library, not released.
+// - `out_listener` is NULL or valid for a write.
 enum mtmsg_status mtmsg_listener_clone(const struct mtmsg_listener *listener,
                                        struct mtmsg_listener **out_listener);
 
 // Drops this reference; the listener goes when its last reference (a
 // handle or one of its buffers) does. NULL is fine.
+//
+// # Safety
+// `listener` is NULL or a listener handle of this library, not released.
 void mtmsg_listener_release(struct mtmsg_listener *listener);
 
 // The listener's process-wide unique id.
+//
+// # Safety
+// - `listener` is NULL or a listener handle of this library, not released.
+// - `out_id` is NULL or valid for a write.
 enum mtmsg_status mtmsg_listener_id(const struct mtmsg_listener *listener, uint64_t *out_id);
 
 // The listener's name (`*out_name` NULL when unnamed); valid while the
 // handle lives.
+//
+// # Safety
+// - `listener` is NULL or a listener handle of this library, not released.
+// - `out_name` is NULL or valid for a write.
+// - `out_len` is NULL or valid for a write.
 enum mtmsg_status mtmsg_listener_name(const struct mtmsg_listener *listener,
                                       const char **out_name,
                                       size_t *out_len);
@@ -299,6 +398,11 @@ enum mtmsg_status mtmsg_listener_name(const struct mtmsg_listener *listener,
 // Creates a buffer served by the listener; arguments as for
 // `mtmsg_buffer_new`. The listener does not keep it alive, but delivers
 // the messages it still holds when it goes.
+//
+// # Safety
+// - `listener` is NULL or a listener handle of this library, not released.
+// - `name` is NULL or points to `name_len` readable bytes.
+// - `out_buffer` is NULL or valid for a write.
 enum mtmsg_status mtmsg_listener_newbuffer(struct mtmsg_listener *listener,
                                            const char *name,
                                            size_t name_len,
@@ -310,78 +414,148 @@ enum mtmsg_status mtmsg_listener_newbuffer(struct mtmsg_listener *listener,
 // Takes the next message of any of the listener's buffers into `reader`,
 // round robin; timeout and results as for `mtmsg_buffer_nextmsg`, plus
 // `MTMSG_NO_BUFFERS` when it has no buffers and no messages.
+//
+// # Safety
+// - `listener` is NULL or a listener handle of this library, not released.
+// - `reader` is NULL or a reader handle of this library, not released and used by no other thread meanwhile.
 enum mtmsg_status mtmsg_listener_nextmsg(struct mtmsg_listener *listener,
                                          struct mtmsg_reader *reader,
                                          double timeout_seconds);
 
 // Drops the messages of all the listener's buffers.
+//
+// # Safety
+// `listener` is NULL or a listener handle of this library, not released.
 enum mtmsg_status mtmsg_listener_clear(struct mtmsg_listener *listener);
 
 // Closes the listener and all its buffers for good.
+//
+// # Safety
+// `listener` is NULL or a listener handle of this library, not released.
 enum mtmsg_status mtmsg_listener_close(struct mtmsg_listener *listener);
 
 // Aborts (`true`) or un-aborts the listener and, with it, its buffers.
+//
+// # Safety
+// `listener` is NULL or a listener handle of this library, not released.
 enum mtmsg_status mtmsg_listener_abort(struct mtmsg_listener *listener, bool flag);
 
 // Whether the listener itself is aborted.
+//
+// # Safety
+// - `listener` is NULL or a listener handle of this library, not released.
+// - `out_flag` is NULL or valid for a write.
 enum mtmsg_status mtmsg_listener_isabort(const struct mtmsg_listener *listener, bool *out_flag);
 
 // Sets this handle's nonblock mode (see `mtmsg_buffer_nonblock`).
+//
+// # Safety
+// `listener` is NULL or a listener handle of this library, not released.
 enum mtmsg_status mtmsg_listener_nonblock(struct mtmsg_listener *listener, bool flag);
 
 // This handle's nonblock mode.
+//
+// # Safety
+// - `listener` is NULL or a listener handle of this library, not released.
+// - `out_flag` is NULL or valid for a write.
 enum mtmsg_status mtmsg_listener_isnonblock(const struct mtmsg_listener *listener, bool *out_flag);
 
 // Creates a reader whose memory starts at `size` bytes; `grow` as for
 // buffers (0: a message over `size` bytes is refused with
 // `MTMSG_MESSAGE_SIZE` and stays in its buffer). Fill it with
 // `mtmsg_buffer_nextmsg` or `mtmsg_listener_nextmsg`.
+//
+// # Safety
+// `out_reader` is NULL or valid for a write.
 enum mtmsg_status mtmsg_reader_new(size_t size, double grow, struct mtmsg_reader **out_reader);
 
 // Makes the reader refuse messages of more than `max_values` values with
 // `MTMSG_MESSAGE_SIZE`, leaving them in their buffer (e.g. more values than
 // a Lua state can return from one call). Unlimited by default.
-enum mtmsg_status mtmsg_reader_limit(struct mtmsg_reader *reader, size_t max_values);
+//
+// # Safety
+// `reader` is NULL or a reader handle of this library, not released and used by no other thread meanwhile.
+enum mtmsg_status mtmsg_reader_limit(struct mtmsg_reader *reader,
+                                     size_t max_values);
 
 // Frees the reader; NULL is fine.
+//
+// # Safety
+// `reader` is NULL or a reader handle of this library, not released and used by no other thread meanwhile.
 void mtmsg_reader_release(struct mtmsg_reader *reader);
 
 // How many values of the current message are not read yet (0 for an
 // empty message, and after `mtmsg_reader_clear`).
-enum mtmsg_status mtmsg_reader_remaining(const struct mtmsg_reader *reader, size_t *out_count);
+//
+// # Safety
+// - `reader` is NULL or a reader handle of this library, not released and used by no other thread meanwhile.
+// - `out_count` is NULL or valid for a write.
+enum mtmsg_status mtmsg_reader_remaining(const struct mtmsg_reader *reader,
+                                         size_t *out_count);
 
 // Reads up to `max` next values into `out_values`; `*out_got` says how
 // many (fewer at the end of the message). Strings point into the reader's
 // memory: valid until its next nextmsg, clear or release.
+//
+// # Safety
+// - `reader` is NULL or a reader handle of this library, not released and used by no other thread meanwhile.
+// - `out_values` is NULL (only when `max` is 0) or valid for writes of `max` values.
+// - `out_got` is NULL or valid for a write.
 enum mtmsg_status mtmsg_reader_next(struct mtmsg_reader *reader,
                                     struct mtmsg_value *out_values,
                                     size_t max,
                                     size_t *out_got);
 
 // Forgets the current message.
+//
+// # Safety
+// `reader` is NULL or a reader handle of this library, not released and used by no other thread meanwhile.
 enum mtmsg_status mtmsg_reader_clear(struct mtmsg_reader *reader);
 
 // Creates a writer whose memory starts at `size` bytes; `grow` as for
 // buffers (0: a message over `size` bytes is refused with
 // `MTMSG_MESSAGE_SIZE`).
+//
+// # Safety
+// `out_writer` is NULL or valid for a write.
 enum mtmsg_status mtmsg_writer_new(size_t size, double grow, struct mtmsg_writer **out_writer);
 
 // Frees the writer; NULL is fine.
+//
+// # Safety
+// `writer` is NULL or a writer handle of this library, not released and used by no other thread meanwhile.
 void mtmsg_writer_release(struct mtmsg_writer *writer);
 
 // Appends `count` values to the message being built; on error none is.
+//
+// # Safety
+// - `writer` is NULL or a writer handle of this library, not released and used by no other thread meanwhile.
+// - `values` is NULL (only when `count` is 0) or points to `count` readable values, each string's `ptr` to `len` readable bytes.
 enum mtmsg_status mtmsg_writer_add(struct mtmsg_writer *writer,
                                    const struct mtmsg_value *values,
                                    size_t count);
 
 // Adds the values built so far as one message to `buffer`, atomically;
 // returns like `mtmsg_buffer_addmsg`. On `MTMSG_OK` the writer is empty.
-enum mtmsg_status mtmsg_writer_addmsg(struct mtmsg_writer *writer, struct mtmsg_buffer *buffer);
+//
+// # Safety
+// - `writer` is NULL or a writer handle of this library, not released and used by no other thread meanwhile.
+// - `buffer` is NULL or a buffer handle of this library, not released.
+enum mtmsg_status mtmsg_writer_addmsg(struct mtmsg_writer *writer,
+                                      struct mtmsg_buffer *buffer);
 
 // Replaces the buffer's messages by the one built; as `mtmsg_writer_addmsg`.
-enum mtmsg_status mtmsg_writer_setmsg(struct mtmsg_writer *writer, struct mtmsg_buffer *buffer);
+//
+// # Safety
+// - `writer` is NULL or a writer handle of this library, not released and used by no other thread meanwhile.
+// - `buffer` is NULL or a buffer handle of this library, not released.
+enum mtmsg_status mtmsg_writer_setmsg(struct mtmsg_writer *writer,
+                                      struct mtmsg_buffer *buffer);
 
 // Forgets the values built so far.
+//
+// # Safety
+// `writer` is NULL or a writer handle of this library, not released and used by no other thread meanwhile.
 enum mtmsg_status mtmsg_writer_clear(struct mtmsg_writer *writer);
 
 #ifdef __cplusplus

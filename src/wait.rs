@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Wait {
     /// Look once and return.
-    NoWait,
+    Poll,
     /// Wait until this instant at the latest.
     Until(Instant),
     /// Wait as long as it takes.
@@ -20,15 +20,15 @@ impl Wait {
     pub(crate) fn from_timeout(timeout: Option<Duration>) -> Wait {
         match timeout {
             None => Wait::Forever,
-            Some(t) if t.is_zero() => Wait::NoWait,
+            Some(t) if t.is_zero() => Wait::Poll,
             Some(t) => Instant::now().checked_add(t).map_or(Wait::Forever, Wait::Until),
         }
     }
 
-    /// When the wait ends: `None` for ever (`NoWait` has ended already).
+    /// When the wait ends: `None` for ever (`Poll` has ended already).
     pub(crate) fn deadline(self) -> Option<Instant> {
         match self {
-            Wait::NoWait => Some(Instant::now()),
+            Wait::Poll => Some(Instant::now()),
             Wait::Until(deadline) => Some(deadline),
             Wait::Forever => None,
         }

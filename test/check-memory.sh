@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The checkers of issue 6 (`make check-memory` runs them all; CI runs
+# The memory and thread checkers (`make check-memory` runs them all; CI runs
 # memcheck-c):
 #
 #   memcheck-c    valgrind memcheck on every C test (test/c/*.c), the thread

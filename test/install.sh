@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Tests of what users install (issue 7): make install into a temporary
+# Tests of what users install: make install into a temporary
 # DESTDIR, a C program built against the installed tree with pkg-config, the
 # installed module in the stock lua5.4, make uninstall, and luarocks make
 # with the rockspec. Prints "ok NAME", "FAIL NAME: why" or "skip NAME: why"

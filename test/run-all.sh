@@ -4,7 +4,9 @@
 # anything failed.
 #
 # Suites, in order:
-#   cargo test --release          counts from its "test result:" lines
+#   cargo test --release          counts from its "test result:" lines; again
+#                                 with --cfg mtmsg_portable (target/portable)
+#   cargo clippy                  -D warnings, the unsafe-code lints included
 #   build/c/NAME for test/c/*.c   each prints its own "N passed, N failed"
 #   test/lua/run.lua              under build/lua<v>/mtlua, v in LUA_VERSIONS,
 #                                 under the stock LuaJIT interpreter, and
@@ -103,6 +105,15 @@ run_suite() {
 
 run_suite "cargo-test" cargo "$cargo_timeout" cargo test --release
 
+# The portable wait (mutex and condition variable instead of futexes, as on
+# systems without them), built apart: the Rust tests again on it.
+run_suite "cargo-test-portable" cargo "$cargo_timeout" \
+    env RUSTFLAGS="--cfg mtmsg_portable" CARGO_TARGET_DIR=target/portable cargo test --release
+
+# Lints, with the unsafe-code ones of src/lib.rs as errors: one test.
+run_suite "clippy" plain "$cargo_timeout" bash -c \
+    'if cargo clippy --release --all-targets -- -D warnings; then echo "1 passed, 0 failed"; else echo "0 passed, 1 failed"; fi'
+
 for source in test/c/*.c; do
     [ -e "$source" ] || continue
     name=$(basename "$source" .c)
@@ -115,7 +126,7 @@ for version in $lua_versions; do
         run_suite "lua$version" plain "$suite_timeout" "build/lua$version/mtlua" test/lua/run.lua
 done
 
-# The module in a stock interpreter (SPEC 4): LuaJIT's own, which
+# The module in a stock interpreter: LuaJIT's own, which
 # luajit-src builds beside its library, loading mtmsg.so and llthreads2/ex.so.
 stock_luajit=build/luajit/luajit-build/src/luajit
 if [ -x "$stock_luajit" ] && [ -e build/luajit/mtmsg.so ]; then
@@ -138,7 +149,7 @@ for version in ${STOCK_VERSIONS:-5.1 5.2 5.3 5.4 jit}; do
     fi
 done
 
-# What users install and run (issue 7): the examples, each checking its
+# What users install and run: the examples, each checking its
 # result, and make install, pkg-config, the rockspec (test/install.sh).
 build examples example-programs && run_suite examples plain "$suite_timeout" "$make_command" --no-print-directory example
 run_suite install plain "$suite_timeout" env MAKE="$make_command" bash test/install.sh

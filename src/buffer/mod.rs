@@ -268,12 +268,12 @@ impl Ref<Buffer> {
 
     /// Adds one message; `Done`, or `WouldBlock` when it can't be added now.
     pub fn add<T: AsValue>(&self, values: &[T]) -> Result<Progress, Error> {
-        self.push_values(values, PushMode::Add, Wait::NoWait)
+        self.push_values(values, PushMode::Add, Wait::Poll)
     }
 
     /// Replaces every queued message by this one.
     pub fn set<T: AsValue>(&self, values: &[T]) -> Result<Progress, Error> {
-        self.push_values(values, PushMode::Replace, Wait::NoWait)
+        self.push_values(values, PushMode::Replace, Wait::Poll)
     }
 
     /// Adds one message, waiting up to `timeout` (`None`: for ever) for room
@@ -293,7 +293,7 @@ impl Ref<Buffer> {
     }
 
     pub(crate) fn push_body(&self, body: &Encoded<'_>, mode: PushMode) -> Result<Progress, Error> {
-        self.arc().push(body, mode, self.nonblock(), Wait::NoWait, true)
+        self.arc().push(body, mode, self.nonblock(), Wait::Poll, true)
     }
 
     /// Takes the oldest message into `reader`: `Done`, `TimedOut` (nothing

@@ -72,7 +72,7 @@ impl Buffer {
             return;
         }
         let empty = Encoded { bytes: &[], count: 0 };
-        let _ = self.push(&empty, PushMode::Add, false, Wait::NoWait, false);
+        let _ = self.push(&empty, PushMode::Add, false, Wait::Poll, false);
     }
 
     /// Connects (`Some`) or disconnects (`None`) the notifier of `kind`.

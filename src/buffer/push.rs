@@ -23,7 +23,7 @@ pub(crate) enum PushMode {
 impl Buffer {
     /// Adds (or, with `Replace`, sets) one message, `body`. `room`: how
     /// long an addition waits for room in a full fixed-size buffer
-    /// (`NoWait`: `WouldBlock` at once; replacing never waits). `notify`:
+    /// (`Poll`: `WouldBlock` at once; replacing never waits). `notify`:
     /// whether the buffer's "added" notifier fires.
     #[inline]
     pub(crate) fn push(self: &Arc<Self>, body: &dyn Body, mode: PushMode, nonblock: bool, room: Wait, notify: bool) -> Result<Progress, Error> {
@@ -48,7 +48,7 @@ impl Buffer {
             if held.ends.has_room(bytes) {
                 break;
             }
-            if room == Wait::NoWait {
+            if room == Wait::Poll {
                 return Ok(Progress::WouldBlock);
             }
             // Counted as a sleeper, then through the draining lock (takers

@@ -60,7 +60,7 @@ impl Buffer {
                 self.after_take(target);
                 return Ok(Progress::Done);
             }
-            if timed_out || nonblock || wait == Wait::NoWait {
+            if timed_out || nonblock || wait == Wait::Poll {
                 return Ok(Progress::TimedOut);
             }
             budget.start(&core.spin_history, deadline);

@@ -75,7 +75,8 @@ pub(crate) fn invalid(what: &str) -> Error {
 /// # Safety
 /// A non-NULL `ptr` must point to a live `T` for `'a`.
 pub(crate) unsafe fn arg<'a, T>(ptr: *const T, what: &str) -> Result<&'a T, Error> {
-    ptr.as_ref().ok_or_else(|| invalid(what))
+    // SAFETY: as the caller promises.
+    unsafe { ptr.as_ref() }.ok_or_else(|| invalid(what))
 }
 
 /// A mutable reference from a pointer argument; NULL is an invalid argument.
@@ -83,7 +84,8 @@ pub(crate) unsafe fn arg<'a, T>(ptr: *const T, what: &str) -> Result<&'a T, Erro
 /// # Safety
 /// A non-NULL `ptr` must point to a live `T` used by no other thread.
 pub(crate) unsafe fn arg_mut<'a, T>(ptr: *mut T, what: &str) -> Result<&'a mut T, Error> {
-    ptr.as_mut().ok_or_else(|| invalid(what))
+    // SAFETY: as the caller promises.
+    unsafe { ptr.as_mut() }.ok_or_else(|| invalid(what))
 }
 
 /// Writes a result through an out pointer, checked before any work is done
@@ -92,7 +94,8 @@ pub(crate) unsafe fn arg_mut<'a, T>(ptr: *mut T, what: &str) -> Result<&'a mut T
 /// # Safety
 /// A non-NULL `ptr` must be valid for writes.
 pub(crate) unsafe fn out<'a, T>(ptr: *mut T, what: &str) -> Result<&'a mut std::mem::MaybeUninit<T>, Error> {
-    (ptr as *mut std::mem::MaybeUninit<T>).as_mut().ok_or_else(|| invalid(what))
+    // SAFETY: as the caller promises; a `MaybeUninit` needs no valid value.
+    unsafe { (ptr as *mut std::mem::MaybeUninit<T>).as_mut() }.ok_or_else(|| invalid(what))
 }
 
 /// `len` bytes at `ptr`; NULL is fine only for zero bytes.
@@ -105,7 +108,8 @@ pub(crate) unsafe fn bytes<'a>(ptr: *const c_char, len: usize, what: &str) -> Re
     } else if ptr.is_null() {
         Err(invalid(what))
     } else {
-        Ok(std::slice::from_raw_parts(ptr as *const u8, len))
+        // SAFETY: as the caller promises.
+        Ok(unsafe { std::slice::from_raw_parts(ptr as *const u8, len) })
     }
 }
 
@@ -114,7 +118,8 @@ pub(crate) unsafe fn bytes<'a>(ptr: *const c_char, len: usize, what: &str) -> Re
 /// # Safety
 /// As for [`bytes`].
 pub(crate) unsafe fn optional_name<'a>(ptr: *const c_char, len: usize) -> Option<&'a [u8]> {
-    (!ptr.is_null()).then(|| std::slice::from_raw_parts(ptr as *const u8, len))
+    // SAFETY: as the caller promises.
+    (!ptr.is_null()).then(|| unsafe { std::slice::from_raw_parts(ptr as *const u8, len) })
 }
 
 /// `count` values at `ptr`; NULL is fine only for none.
@@ -127,7 +132,8 @@ pub(crate) unsafe fn slice<'a, T>(ptr: *const T, count: usize, what: &str) -> Re
     } else if ptr.is_null() {
         Err(invalid(what))
     } else {
-        Ok(std::slice::from_raw_parts(ptr, count))
+        // SAFETY: as the caller promises.
+        Ok(unsafe { std::slice::from_raw_parts(ptr, count) })
     }
 }
 
@@ -147,7 +153,8 @@ pub(crate) fn timeout(seconds: f64) -> Result<Option<Duration>, Error> {
 /// A non-NULL `ptr` must come from this library and not be released yet.
 pub(crate) unsafe fn release<T>(ptr: *mut T) {
     if !ptr.is_null() {
-        drop(Box::from_raw(ptr));
+        // SAFETY: as the caller promises: the box is given back once.
+        drop(unsafe { Box::from_raw(ptr) });
     }
 }
 

@@ -8,22 +8,31 @@ use super::types::{mtmsg_buffer, mtmsg_listener, mtmsg_reader, mtmsg_status};
 use crate::{ListenerRef, Sizes};
 
 /// Creates a listener (`name`: `name_len` bytes, or NULL for none).
+///
+/// # Safety
+/// - `name` is NULL or points to `name_len` readable bytes.
+/// - `out_listener` is NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_listener_new(
     name: *const c_char,
     name_len: usize,
     out_listener: *mut *mut mtmsg_listener,
 ) -> mtmsg_status {
-    call(|| {
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    call(|| unsafe {
         let out_listener = out(out_listener, "out_listener")?;
         Ok(give(out_listener, mtmsg_listener(ListenerRef::new(optional_name(name, name_len))?)))
     })
 }
 
 /// A new reference to the listener with this id (`MTMSG_UNKNOWN_OBJECT`).
+///
+/// # Safety
+/// `out_listener` is NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_listener_find_id(id: u64, out_listener: *mut *mut mtmsg_listener) -> mtmsg_status {
-    call(|| {
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    call(|| unsafe {
         let out_listener = out(out_listener, "out_listener")?;
         Ok(give(out_listener, mtmsg_listener(ListenerRef::find_id(id)?)))
     })
@@ -31,13 +40,18 @@ pub unsafe extern "C" fn mtmsg_listener_find_id(id: u64, out_listener: *mut *mut
 
 /// A new reference to the one listener with this name
 /// (`MTMSG_UNKNOWN_OBJECT`, `MTMSG_AMBIGUOUS_NAME`).
+///
+/// # Safety
+/// - `name` is NULL or points to `name_len` readable bytes.
+/// - `out_listener` is NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_listener_find_name(
     name: *const c_char,
     name_len: usize,
     out_listener: *mut *mut mtmsg_listener,
 ) -> mtmsg_status {
-    call(|| {
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    call(|| unsafe {
         let out_listener = out(out_listener, "out_listener")?;
         let name = bytes(name, name_len, "name")?;
         Ok(give(out_listener, mtmsg_listener(ListenerRef::find_name(name)?)))
@@ -45,41 +59,66 @@ pub unsafe extern "C" fn mtmsg_listener_find_name(
 }
 
 /// Another reference to the same listener (its nonblock mode off).
+///
+/// # Safety
+/// - `listener` is NULL or a listener handle of this library, not released.
+/// - `out_listener` is NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_listener_clone(
     listener: *const mtmsg_listener,
     out_listener: *mut *mut mtmsg_listener,
 ) -> mtmsg_status {
-    object::clone(listener, out_listener)
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    unsafe { object::clone(listener, out_listener) }
 }
 
 /// Drops this reference; the listener goes when its last reference (a
 /// handle or one of its buffers) does. NULL is fine.
+///
+/// # Safety
+/// `listener` is NULL or a listener handle of this library, not released.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_listener_release(listener: *mut mtmsg_listener) {
-    call_void(|| release(listener))
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    call_void(|| unsafe { release(listener) })
 }
 
 /// The listener's process-wide unique id.
+///
+/// # Safety
+/// - `listener` is NULL or a listener handle of this library, not released.
+/// - `out_id` is NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_listener_id(listener: *const mtmsg_listener, out_id: *mut u64) -> mtmsg_status {
-    object::id(listener, out_id)
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    unsafe { object::id(listener, out_id) }
 }
 
 /// The listener's name (`*out_name` NULL when unnamed); valid while the
 /// handle lives.
+///
+/// # Safety
+/// - `listener` is NULL or a listener handle of this library, not released.
+/// - `out_name` is NULL or valid for a write.
+/// - `out_len` is NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_listener_name(
     listener: *const mtmsg_listener,
     out_name: *mut *const c_char,
     out_len: *mut usize,
 ) -> mtmsg_status {
-    object::name(listener, out_name, out_len)
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    unsafe { object::name(listener, out_name, out_len) }
 }
 
 /// Creates a buffer served by the listener; arguments as for
 /// `mtmsg_buffer_new`. The listener does not keep it alive, but delivers
 /// the messages it still holds when it goes.
+///
+/// # Safety
+/// - `listener` is NULL or a listener handle of this library, not released.
+/// - `name` is NULL or points to `name_len` readable bytes.
+/// - `out_buffer` is NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_listener_newbuffer(
     listener: *mut mtmsg_listener,
@@ -90,7 +129,8 @@ pub unsafe extern "C" fn mtmsg_listener_newbuffer(
     grow: f64,
     out_buffer: *mut *mut mtmsg_buffer,
 ) -> mtmsg_status {
-    call(|| {
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    call(|| unsafe {
         let listener = arg(listener, "listener")?;
         let out_buffer = out(out_buffer, "out_buffer")?;
         let sizes = Sizes::new(size1, size2, grow)?;
@@ -101,13 +141,18 @@ pub unsafe extern "C" fn mtmsg_listener_newbuffer(
 /// Takes the next message of any of the listener's buffers into `reader`,
 /// round robin; timeout and results as for `mtmsg_buffer_nextmsg`, plus
 /// `MTMSG_NO_BUFFERS` when it has no buffers and no messages.
+///
+/// # Safety
+/// - `listener` is NULL or a listener handle of this library, not released.
+/// - `reader` is NULL or a reader handle of this library, not released and used by no other thread meanwhile.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_listener_nextmsg(
     listener: *mut mtmsg_listener,
     reader: *mut mtmsg_reader,
     timeout_seconds: f64,
 ) -> mtmsg_status {
-    call(|| {
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    call(|| unsafe {
         let listener = arg(listener, "listener")?;
         let reader = arg_mut(reader, "reader")?;
         Ok(listener.0.take(&mut reader.0, timeout(timeout_seconds)?)?.into())
@@ -115,37 +160,63 @@ pub unsafe extern "C" fn mtmsg_listener_nextmsg(
 }
 
 /// Drops the messages of all the listener's buffers.
+///
+/// # Safety
+/// `listener` is NULL or a listener handle of this library, not released.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_listener_clear(listener: *mut mtmsg_listener) -> mtmsg_status {
-    object::clear(listener)
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    unsafe { object::clear(listener) }
 }
 
 /// Closes the listener and all its buffers for good.
+///
+/// # Safety
+/// `listener` is NULL or a listener handle of this library, not released.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_listener_close(listener: *mut mtmsg_listener) -> mtmsg_status {
-    object::close(listener)
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    unsafe { object::close(listener) }
 }
 
 /// Aborts (`true`) or un-aborts the listener and, with it, its buffers.
+///
+/// # Safety
+/// `listener` is NULL or a listener handle of this library, not released.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_listener_abort(listener: *mut mtmsg_listener, flag: bool) -> mtmsg_status {
-    object::abort(listener, flag)
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    unsafe { object::abort(listener, flag) }
 }
 
 /// Whether the listener itself is aborted.
+///
+/// # Safety
+/// - `listener` is NULL or a listener handle of this library, not released.
+/// - `out_flag` is NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_listener_isabort(listener: *const mtmsg_listener, out_flag: *mut bool) -> mtmsg_status {
-    object::isabort(listener, out_flag)
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    unsafe { object::isabort(listener, out_flag) }
 }
 
 /// Sets this handle's nonblock mode (see `mtmsg_buffer_nonblock`).
+///
+/// # Safety
+/// `listener` is NULL or a listener handle of this library, not released.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_listener_nonblock(listener: *mut mtmsg_listener, flag: bool) -> mtmsg_status {
-    object::nonblock(listener, flag)
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    unsafe { object::nonblock(listener, flag) }
 }
 
 /// This handle's nonblock mode.
+///
+/// # Safety
+/// - `listener` is NULL or a listener handle of this library, not released.
+/// - `out_flag` is NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_listener_isnonblock(listener: *const mtmsg_listener, out_flag: *mut bool) -> mtmsg_status {
-    object::isnonblock(listener, out_flag)
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    unsafe { object::isnonblock(listener, out_flag) }
 }

@@ -6,7 +6,6 @@
 //! [`boundary::call`], so no panic crosses into C.
 
 #![allow(non_camel_case_types)]
-#![allow(unsafe_op_in_unsafe_fn)] // TEMPORARY: SAFETY comments pending
 
 mod boundary;
 mod buffer;

@@ -39,23 +39,35 @@ impl Handle for mtmsg_listener {
     }
 }
 
+/// # Safety
+/// `handle` is NULL or a handle of this library, not released; out
+/// pointers are NULL or valid for a write.
 pub(crate) unsafe fn clone<H: Handle>(handle: *const H, out_handle: *mut *mut H) -> mtmsg_status {
-    call(|| {
+    // SAFETY: as the caller promises (# Safety).
+    call(|| unsafe {
         let handle = arg(handle, H::WHAT)?;
         Ok(give(out(out_handle, "out")?, H::wrap(handle.reference().clone())))
     })
 }
 
+/// # Safety
+/// `handle` is NULL or a handle of this library, not released; out
+/// pointers are NULL or valid for a write.
 pub(crate) unsafe fn id<H: Handle>(handle: *const H, out_id: *mut u64) -> mtmsg_status {
-    call(|| {
+    // SAFETY: as the caller promises (# Safety).
+    call(|| unsafe {
         let handle = arg(handle, H::WHAT)?;
         out(out_id, "out_id")?.write(handle.reference().object().id());
         Ok(OK)
     })
 }
 
+/// # Safety
+/// `handle` is NULL or a handle of this library, not released; out
+/// pointers are NULL or valid for a write.
 pub(crate) unsafe fn name<H: Handle>(handle: *const H, out_name: *mut *const c_char, out_len: *mut usize) -> mtmsg_status {
-    call(|| {
+    // SAFETY: as the caller promises (# Safety).
+    call(|| unsafe {
         let handle = arg(handle, H::WHAT)?;
         let (out_name, out_len) = (out(out_name, "out_name")?, out(out_len, "out_len")?);
         let name = handle.reference().object().name();
@@ -65,17 +77,25 @@ pub(crate) unsafe fn name<H: Handle>(handle: *const H, out_name: *mut *const c_c
     })
 }
 
+/// # Safety
+/// `handle` is NULL or a handle of this library, not released; out
+/// pointers are NULL or valid for a write.
 pub(crate) unsafe fn clear<H: Handle>(handle: *const H) -> mtmsg_status {
-    call(|| Ok(arg(handle, H::WHAT)?.reference().clear()?.into()))
+    // SAFETY: as the caller promises (# Safety).
+    call(|| Ok(unsafe { arg(handle, H::WHAT) }?.reference().clear()?.into()))
 }
 
 /// Reads a flag of the handle into `out_flag`.
+/// # Safety
+/// `handle` is NULL or a handle of this library, not released; out
+/// pointers are NULL or valid for a write.
 unsafe fn query<H: Handle>(
     handle: *const H,
     out_flag: *mut bool,
     read: impl FnOnce(&Ref<H::Object>) -> Result<bool, crate::Error>,
 ) -> mtmsg_status {
-    call(|| {
+    // SAFETY: as the caller promises (# Safety).
+    call(|| unsafe {
         let handle = arg(handle, H::WHAT)?;
         let out_flag = out(out_flag, "out_flag")?;
         out_flag.write(read(handle.reference())?);
@@ -83,31 +103,51 @@ unsafe fn query<H: Handle>(
     })
 }
 
+/// # Safety
+/// `handle` is NULL or a handle of this library, not released; out
+/// pointers are NULL or valid for a write.
 pub(crate) unsafe fn close<H: Handle>(handle: *const H) -> mtmsg_status {
-    call(|| {
+    // SAFETY: as the caller promises (# Safety).
+    call(|| unsafe {
         arg(handle, H::WHAT)?.reference().close();
         Ok(OK)
     })
 }
 
+/// # Safety
+/// `handle` is NULL or a handle of this library, not released; out
+/// pointers are NULL or valid for a write.
 pub(crate) unsafe fn abort<H: Handle>(handle: *const H, flag: bool) -> mtmsg_status {
-    call(|| {
+    // SAFETY: as the caller promises (# Safety).
+    call(|| unsafe {
         arg(handle, H::WHAT)?.reference().set_aborted(flag)?;
         Ok(OK)
     })
 }
 
+/// # Safety
+/// `handle` is NULL or a handle of this library, not released; out
+/// pointers are NULL or valid for a write.
 pub(crate) unsafe fn nonblock<H: Handle>(handle: *const H, flag: bool) -> mtmsg_status {
-    call(|| {
+    // SAFETY: as the caller promises (# Safety).
+    call(|| unsafe {
         arg(handle, H::WHAT)?.reference().set_nonblock(flag)?;
         Ok(OK)
     })
 }
 
+/// # Safety
+/// `handle` is NULL or a handle of this library, not released; out
+/// pointers are NULL or valid for a write.
 pub(crate) unsafe fn isabort<H: Handle>(handle: *const H, out_flag: *mut bool) -> mtmsg_status {
-    query(handle, out_flag, Ref::is_aborted)
+    // SAFETY: as the caller promises.
+    unsafe { query(handle, out_flag, Ref::is_aborted) }
 }
 
+/// # Safety
+/// `handle` is NULL or a handle of this library, not released; out
+/// pointers are NULL or valid for a write.
 pub(crate) unsafe fn isnonblock<H: Handle>(handle: *const H, out_flag: *mut bool) -> mtmsg_status {
-    query(handle, out_flag, Ref::is_nonblock)
+    // SAFETY: as the caller promises.
+    unsafe { query(handle, out_flag, Ref::is_nonblock) }
 }

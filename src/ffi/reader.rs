@@ -8,9 +8,13 @@ use crate::Reader;
 /// buffers (0: a message over `size` bytes is refused with
 /// `MTMSG_MESSAGE_SIZE` and stays in its buffer). Fill it with
 /// `mtmsg_buffer_nextmsg` or `mtmsg_listener_nextmsg`.
+///
+/// # Safety
+/// `out_reader` is NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_reader_new(size: usize, grow: f64, out_reader: *mut *mut mtmsg_reader) -> mtmsg_status {
-    call(|| {
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    call(|| unsafe {
         let out_reader = out(out_reader, "out_reader")?;
         Ok(give(out_reader, mtmsg_reader(Reader::new(size, grow)?)))
     })
@@ -19,25 +23,38 @@ pub unsafe extern "C" fn mtmsg_reader_new(size: usize, grow: f64, out_reader: *m
 /// Makes the reader refuse messages of more than `max_values` values with
 /// `MTMSG_MESSAGE_SIZE`, leaving them in their buffer (e.g. more values than
 /// a Lua state can return from one call). Unlimited by default.
+///
+/// # Safety
+/// `reader` is NULL or a reader handle of this library, not released and used by no other thread meanwhile.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_reader_limit(reader: *mut mtmsg_reader, max_values: usize) -> mtmsg_status {
-    call(|| {
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    call(|| unsafe {
         arg_mut(reader, "reader")?.0.limit_values(max_values);
         Ok(mtmsg_status::MTMSG_OK)
     })
 }
 
 /// Frees the reader; NULL is fine.
+///
+/// # Safety
+/// `reader` is NULL or a reader handle of this library, not released and used by no other thread meanwhile.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_reader_release(reader: *mut mtmsg_reader) {
-    call_void(|| release(reader))
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    call_void(|| unsafe { release(reader) })
 }
 
 /// How many values of the current message are not read yet (0 for an
 /// empty message, and after `mtmsg_reader_clear`).
+///
+/// # Safety
+/// - `reader` is NULL or a reader handle of this library, not released and used by no other thread meanwhile.
+/// - `out_count` is NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_reader_remaining(reader: *const mtmsg_reader, out_count: *mut usize) -> mtmsg_status {
-    call(|| {
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    call(|| unsafe {
         let reader = arg(reader, "reader")?;
         out(out_count, "out_count")?.write(reader.0.remaining());
         Ok(mtmsg_status::MTMSG_OK)
@@ -47,6 +64,11 @@ pub unsafe extern "C" fn mtmsg_reader_remaining(reader: *const mtmsg_reader, out
 /// Reads up to `max` next values into `out_values`; `*out_got` says how
 /// many (fewer at the end of the message). Strings point into the reader's
 /// memory: valid until its next nextmsg, clear or release.
+///
+/// # Safety
+/// - `reader` is NULL or a reader handle of this library, not released and used by no other thread meanwhile.
+/// - `out_values` is NULL (only when `max` is 0) or valid for writes of `max` values.
+/// - `out_got` is NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_reader_next(
     reader: *mut mtmsg_reader,
@@ -54,7 +76,8 @@ pub unsafe extern "C" fn mtmsg_reader_next(
     max: usize,
     out_got: *mut usize,
 ) -> mtmsg_status {
-    call(|| {
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    call(|| unsafe {
         let reader = arg_mut(reader, "reader")?;
         let out_got = out(out_got, "out_got")?;
         if max > 0 && out_values.is_null() {
@@ -72,9 +95,13 @@ pub unsafe extern "C" fn mtmsg_reader_next(
 }
 
 /// Forgets the current message.
+///
+/// # Safety
+/// `reader` is NULL or a reader handle of this library, not released and used by no other thread meanwhile.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_reader_clear(reader: *mut mtmsg_reader) -> mtmsg_status {
-    call(|| {
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    call(|| unsafe {
         arg_mut(reader, "reader")?.0.clear();
         Ok(mtmsg_status::MTMSG_OK)
     })

@@ -7,24 +7,37 @@ use crate::Writer;
 /// Creates a writer whose memory starts at `size` bytes; `grow` as for
 /// buffers (0: a message over `size` bytes is refused with
 /// `MTMSG_MESSAGE_SIZE`).
+///
+/// # Safety
+/// `out_writer` is NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_writer_new(size: usize, grow: f64, out_writer: *mut *mut mtmsg_writer) -> mtmsg_status {
-    call(|| {
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    call(|| unsafe {
         let out_writer = out(out_writer, "out_writer")?;
         Ok(give(out_writer, mtmsg_writer(Writer::new(size, grow)?)))
     })
 }
 
 /// Frees the writer; NULL is fine.
+///
+/// # Safety
+/// `writer` is NULL or a writer handle of this library, not released and used by no other thread meanwhile.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_writer_release(writer: *mut mtmsg_writer) {
-    call_void(|| release(writer))
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    call_void(|| unsafe { release(writer) })
 }
 
 /// Appends `count` values to the message being built; on error none is.
+///
+/// # Safety
+/// - `writer` is NULL or a writer handle of this library, not released and used by no other thread meanwhile.
+/// - `values` is NULL (only when `count` is 0) or points to `count` readable values, each string's `ptr` to `len` readable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_writer_add(writer: *mut mtmsg_writer, values: *const mtmsg_value, count: usize) -> mtmsg_status {
-    call(|| {
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    call(|| unsafe {
         let writer = arg_mut(writer, "writer")?;
         writer.0.add(slice(values, count, "values")?)?;
         Ok(mtmsg_status::MTMSG_OK)
@@ -33,9 +46,14 @@ pub unsafe extern "C" fn mtmsg_writer_add(writer: *mut mtmsg_writer, values: *co
 
 /// Adds the values built so far as one message to `buffer`, atomically;
 /// returns like `mtmsg_buffer_addmsg`. On `MTMSG_OK` the writer is empty.
+///
+/// # Safety
+/// - `writer` is NULL or a writer handle of this library, not released and used by no other thread meanwhile.
+/// - `buffer` is NULL or a buffer handle of this library, not released.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_writer_addmsg(writer: *mut mtmsg_writer, buffer: *mut mtmsg_buffer) -> mtmsg_status {
-    call(|| {
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    call(|| unsafe {
         let writer = arg_mut(writer, "writer")?;
         let buffer = arg(buffer, "buffer")?;
         Ok(writer.0.add_to(&buffer.0)?.into())
@@ -43,9 +61,14 @@ pub unsafe extern "C" fn mtmsg_writer_addmsg(writer: *mut mtmsg_writer, buffer: 
 }
 
 /// Replaces the buffer's messages by the one built; as `mtmsg_writer_addmsg`.
+///
+/// # Safety
+/// - `writer` is NULL or a writer handle of this library, not released and used by no other thread meanwhile.
+/// - `buffer` is NULL or a buffer handle of this library, not released.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_writer_setmsg(writer: *mut mtmsg_writer, buffer: *mut mtmsg_buffer) -> mtmsg_status {
-    call(|| {
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    call(|| unsafe {
         let writer = arg_mut(writer, "writer")?;
         let buffer = arg(buffer, "buffer")?;
         Ok(writer.0.set_to(&buffer.0)?.into())
@@ -53,9 +76,13 @@ pub unsafe extern "C" fn mtmsg_writer_setmsg(writer: *mut mtmsg_writer, buffer: 
 }
 
 /// Forgets the values built so far.
+///
+/// # Safety
+/// `writer` is NULL or a writer handle of this library, not released and used by no other thread meanwhile.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_writer_clear(writer: *mut mtmsg_writer) -> mtmsg_status {
-    call(|| {
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    call(|| unsafe {
         arg_mut(writer, "writer")?.0.clear();
         Ok(mtmsg_status::MTMSG_OK)
     })

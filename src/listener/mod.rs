@@ -217,7 +217,7 @@ impl Listener {
             if state.buffers == 0 {
                 return Err(self.error(ErrorKind::NoBuffers));
             }
-            if timed_out || nonblock || wait == Wait::NoWait {
+            if timed_out || nonblock || wait == Wait::Poll {
                 return Ok(Progress::TimedOut);
             }
             budget.start(&self.spin_history, deadline);

@@ -45,6 +45,7 @@ fn free_all(core: &Core) {
 fn segment_lens(core: &Core) -> (usize, usize) {
     let tail = core.lock_feed(false).unwrap().tail.len;
     let spare = core.spare.load(Ordering::Acquire);
+    // SAFETY: the spare is live while the queue is and nobody uses it.
     (tail, if spare.is_null() { 0 } else { unsafe { (*spare).len } })
 }
 

@@ -52,7 +52,7 @@ pub(crate) fn spin_while(limit: Duration, mut waiting: impl FnMut() -> bool) -> 
             return true;
         }
         looks += 1;
-        if looks % 16 == 0 && start.elapsed() >= limit {
+        if looks.is_multiple_of(16) && start.elapsed() >= limit {
             return false;
         }
     }
@@ -97,7 +97,7 @@ impl SpinHistory {
             return true;
         }
         let waits = self.0.fetch_add(Self::WAIT_UNIT, Ordering::Relaxed) / Self::WAIT_UNIT;
-        waits % Self::PROBE_EVERY == Self::PROBE_EVERY - 1
+        (waits + 1).is_multiple_of(Self::PROBE_EVERY)
     }
 
     /// Records how a spin ended: with the message (`paid`), or in sleep.

@@ -1,4 +1,4 @@
-//! SPEC §3 Lifetime: an object lives while a reference to it exists, and is
+//! Lifetime: an object lives while a reference to it exists, and is
 //! unreachable once the last one is gone.
 
 mod common;

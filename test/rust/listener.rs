@@ -1,4 +1,4 @@
-//! Listeners in one thread (SPEC §3): round-robin order, setmsg keeping a
+//! Listeners in one thread: round-robin order, setmsg keeping a
 //! buffer's place, delivery from dropped buffers, `no_buffers`, lookup.
 
 mod common;

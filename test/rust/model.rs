@@ -1,4 +1,4 @@
-//! Property tests (issue 6): random sequences of operations through the C
+//! Property tests: random sequences of operations through the C
 //! ABI (`mtmsg::ffi`, what `include/mtmsg.h` declares), each checked
 //! against a simple model of what it must return: create buffers (growing
 //! and fixed-size, standalone and of a listener), add, set, add with a

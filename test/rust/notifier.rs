@@ -1,4 +1,4 @@
-//! Notifiers (SPEC §3): an empty message to a target buffer after each
+//! Notifiers: an empty message to a target buffer after each
 //! message added (`>`) or removed (`<`) here, with optional thresholds.
 
 mod common;

@@ -1,4 +1,4 @@
-//! SPEC §2: every value type goes through a buffer unchanged, and a message
+//! Every value type goes through a buffer unchanged, and a message
 //! of zero values is distinct from no message.
 
 mod common;
