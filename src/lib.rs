@@ -67,7 +67,7 @@ pub use reader::Reader;
 pub use reference::{Object, Ref};
 pub use sizes::Sizes;
 pub use sys::wait_mechanism;
-pub use value::{encoded_message_size, Value};
+pub use value::{encoded_message_size, AsValue, Value};
 pub use writer::Writer;
 
 /// What an operation that may not complete at once achieved.

@@ -85,7 +85,7 @@ pub extern "C" fn mtmsg_isabort() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorKind;
+    use crate::ErrorKind;
     use std::ffi::CStr;
 
     fn name(status: i32) -> &'static str {

@@ -2,8 +2,8 @@
 
 use std::ffi::c_void;
 
-use crate::error::{Error, ErrorKind};
-use crate::value::{AsValue, Value};
+use crate::{Error, ErrorKind};
+use crate::{AsValue, Value};
 use crate::{BufferRef, ListenerRef, Progress, Reader, Writer};
 
 /// Default `size1` of `mtmsg_buffer_new`: initial bytes for one message.
