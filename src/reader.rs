@@ -3,6 +3,7 @@
 use crate::error::{Error, ErrorKind};
 use crate::queue::{Drain, Taken, LINK_ABOVE};
 use crate::sizes::{out_of_memory, Sizes};
+use crate::sync::spin::HoldBack;
 use crate::value::{decode_value, BodySize, Value};
 
 /// Holds one taken message and reads its values one by one.
@@ -20,9 +21,8 @@ pub struct Reader {
     body: Vec<u8>,
     pos: usize,
     remaining: usize,
-    /// Whether the last take through this reader found its taker close
-    /// behind the producer (see `sync::spin::hold_back`).
-    pub(crate) close_behind: bool,
+    /// Whether the taking thread holds back behind a steady producer.
+    pub(crate) hold_back: HoldBack,
 }
 
 impl Reader {
@@ -31,7 +31,7 @@ impl Reader {
     /// `message_size` (and left in its buffer).
     pub fn new(size: usize, grow: f64) -> Result<Reader, Error> {
         let sizes = Sizes::new(size, size, grow)?;
-        Ok(Reader { sizes, max_values: usize::MAX, body: Vec::new(), pos: 0, remaining: 0, close_behind: false })
+        Ok(Reader { sizes, max_values: usize::MAX, body: Vec::new(), pos: 0, remaining: 0, hold_back: HoldBack::default() })
     }
 
     /// Refuses, from now on, messages of more than `max` values with

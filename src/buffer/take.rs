@@ -11,7 +11,7 @@ use crate::reference::Object;
 use crate::listener::ready;
 use crate::queue::{self, Drain};
 use crate::reader::Reader;
-use crate::sync::spin::{hold_back, SpinBudget};
+use crate::sync::spin::SpinBudget;
 use crate::wait::Wait;
 use crate::Progress;
 
@@ -30,14 +30,12 @@ impl Buffer {
             return Ok(Progress::WouldBlock);
         };
         let core = self.queue.core();
-        // Close behind a producer twice in a row: it adds steadily.
         if let Some(close_behind) = held.ends.close_behind() {
-            if close_behind && reader.close_behind {
+            if reader.hold_back.should_pause(close_behind) {
                 drop(held);
-                hold_back();
+                reader.hold_back.pause(|| core.additions().seen());
                 held = self.hold_blocking::<Drain>();
             }
-            reader.close_behind = close_behind;
         }
         let deadline = wait.deadline();
         let mut timed_out = false;

@@ -84,7 +84,7 @@ impl Drain<'_> {
 
     /// When this end took every message it knew of: whether, looking
     /// again, it finds only a few more (the producer is just ahead, adding
-    /// steadily: see `spin::hold_back`). `None` while it still knows of
+    /// steadily: see `spin::HoldBack`). `None` while it still knows of
     /// messages to take.
     #[inline]
     pub fn close_behind(&mut self) -> Option<bool> {

@@ -156,30 +156,127 @@ impl SpinBudget {
 }
 
 /// At most this many messages found after taking all the known ones make a
-/// taker close behind its producer (see [`hold_back`]).
+/// taker close behind its producer (see [`HoldBack`]).
 pub(crate) const CLOSE_BEHIND: u64 = 16;
 
-/// Holds a taker back that is close behind a producer adding steadily
-/// (`Drain::close_behind`).
+/// Whether a taker holds back when it finds itself close behind a
+/// producer adding steadily (`Drain::close_behind`), kept per reader (one
+/// taking thread).
 ///
 /// Such a taker reads each record and the count of added messages the
 /// moment they are written, and so the very cache lines the producer
 /// writes next: each of the producer's next stores to them waits for the
 /// line to come back from the taker's core, its stores queue up, and once
 /// the processor's store buffer is full the producer stalls. Measured here
-/// through the C API: 8 million messages a second in that state, 25-30
-/// when the taker lags behind and takes the messages in batches. Pausing
-/// for about a microsecond (a pause instruction takes some 10 ns here)
-/// lets the producer get a batch ahead. A taker that had to wait for its
-/// message (a reply in a ping-pong) is not close behind: it never holds
-/// back, and keeps its latency.
-pub(crate) fn hold_back() {
-    if cfg!(loom) {
-        return;
+/// through the C API: 8 million messages a second in that state, 18-35
+/// when a pause of about a microsecond lets the producer get a batch
+/// ahead. A taker that had to wait for its message (a reply in a
+/// ping-pong) is not close behind and never holds back.
+///
+/// The pause pays only when the producer does add during it. When it does
+/// not (the taking thread is the producer itself, or the producer adds at
+/// a moderate rate, where each pause would only add latency) the taker
+/// stops holding back for a number of opportunities that doubles with
+/// each pause that did not pay, up to [`HoldBack::MAX_SKIP`].
+#[derive(Debug, Default)]
+pub(crate) struct HoldBack {
+    /// Close behind at the last take, too.
+    close_behind_before: bool,
+    /// Opportunities still to let pass without holding back.
+    skip: u32,
+    /// What `skip` starts at after the next pause that does not pay.
+    penalty: u32,
+}
+
+impl HoldBack {
+    const PAUSES: u32 = 128;
+    const MAX_SKIP: u32 = 4096;
+
+    /// Whether a taker that is `close_behind` its producer now should
+    /// pause: for the second time in a row, and holding back paid lately.
+    pub(crate) fn should_pause(&mut self, close_behind: bool) -> bool {
+        let twice = close_behind && self.close_behind_before;
+        self.close_behind_before = close_behind;
+        if !twice || cfg!(loom) {
+            return false;
+        }
+        if self.skip > 0 {
+            self.skip -= 1;
+            return false;
+        }
+        true
     }
-    for _ in 0..HOLD_BACK_PAUSES {
-        spin_loop();
+
+    /// Pauses about a microsecond (without the taker's lock), watching
+    /// `additions`, the producer's count of added messages, to learn
+    /// whether the pause paid.
+    pub(crate) fn pause(&mut self, additions: impl Fn() -> u64) {
+        let before = additions();
+        for _ in 0..Self::PAUSES {
+            spin_loop();
+        }
+        if additions() == before {
+            self.penalty = (self.penalty * 2).clamp(1, Self::MAX_SKIP);
+            self.skip = self.penalty;
+        } else {
+            self.penalty = 0;
+        }
     }
 }
 
-const HOLD_BACK_PAUSES: u32 = 128;
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_taker_holds_back_only_when_close_behind_twice_in_a_row() {
+        let mut hold_back = HoldBack::default();
+        assert!(!hold_back.should_pause(true), "once");
+        assert!(hold_back.should_pause(true), "twice");
+        assert!(!hold_back.should_pause(false));
+        assert!(!hold_back.should_pause(true), "once again");
+    }
+
+    #[test]
+    fn pauses_that_see_no_addition_are_skipped_for_longer_and_longer() {
+        let mut hold_back = HoldBack::default();
+        let mut paused = Vec::new();
+        for _ in 0..40 {
+            let pause = hold_back.should_pause(true);
+            if pause {
+                hold_back.pause(|| 7); // the producer adds nothing meanwhile
+            }
+            paused.push(pause);
+        }
+        let pauses: Vec<usize> = paused.iter().enumerate().filter(|(_, p)| **p).map(|(i, _)| i).collect();
+        // Skipped 1, 2, 4, 8, 16 opportunities after each useless pause.
+        assert_eq!(pauses, [1, 3, 6, 11, 20, 37]);
+    }
+
+    #[test]
+    fn a_pause_that_sees_the_producer_add_keeps_the_taker_holding_back() {
+        let mut hold_back = HoldBack::default();
+        let added = std::cell::Cell::new(0);
+        hold_back.should_pause(true);
+        for _ in 0..10 {
+            assert!(hold_back.should_pause(true));
+            hold_back.pause(|| {
+                added.set(added.get() + 1);
+                added.get()
+            });
+        }
+    }
+
+    #[test]
+    fn takers_stop_spinning_when_spins_do_not_pay_and_probe_now_and_then() {
+        let history = SpinHistory::new();
+        for _ in 0..SpinHistory::FULL {
+            assert!(history.should_spin());
+            history.record(false);
+        }
+        let spins = (0..64).filter(|_| history.should_spin()).count();
+        assert_eq!(spins, 2, "one probe in {}", SpinHistory::PROBE_EVERY);
+        history.record(true);
+        assert!(history.should_spin(), "a probe that paid brings spinning back");
+    }
+}
