@@ -307,6 +307,29 @@ enum mtmsg_status mtmsg_buffer_notifier(struct mtmsg_buffer *buffer,
                                         int32_t kind,
                                         const int64_t *threshold);
 
+// A descriptor an event loop (poll, epoll, ...) can wait on for this
+// buffer, level-triggered: readable exactly while a message is queued
+// or the buffer is closed or aborted (a spurious wake-up is possible only
+// while another thread takes a message at the same time: then take with
+// a zero timeout and wait again). Made on the first call, one per buffer
+// (every handle gets the same), close-on-exec and nonblocking, valid while
+// any reference to the buffer exists and closed when it is freed. Do not
+// read, write or close it. Answers on a closed or aborted buffer too.
+// `MTMSG_OUT_OF_MEMORY` when no descriptor can be had.
+//
+// # Safety
+// - `buffer` is NULL or a buffer handle of this library, not released.
+// - `out_fd` is NULL or valid for a write.
+enum mtmsg_status mtmsg_buffer_fd(const struct mtmsg_buffer *buffer, int32_t *out_fd);
+
+// What the buffer's descriptor says: whether a message is queued, or the
+// buffer is closed or aborted. Answers on a closed buffer too.
+//
+// # Safety
+// - `buffer` is NULL or a buffer handle of this library, not released.
+// - `out_flag` is NULL or valid for a write.
+enum mtmsg_status mtmsg_buffer_isready(const struct mtmsg_buffer *buffer, bool *out_flag);
+
 // The library version, e.g. `"0.1.0"`.
 const char *mtmsg_version(void);
 
@@ -459,6 +482,29 @@ enum mtmsg_status mtmsg_listener_nonblock(struct mtmsg_listener *listener, bool 
 // - `listener` is NULL or a listener handle of this library, not released.
 // - `out_flag` is NULL or valid for a write.
 enum mtmsg_status mtmsg_listener_isnonblock(const struct mtmsg_listener *listener, bool *out_flag);
+
+// A descriptor an event loop (poll, epoll, ...) can wait on for this
+// listener, level-triggered: readable exactly while one of its buffers holds a message
+// or the listener is closed or aborted (a spurious wake-up is possible only
+// while another thread takes a message at the same time: then take with
+// a zero timeout and wait again). Made on the first call, one per listener
+// (every handle gets the same), close-on-exec and nonblocking, valid while
+// any reference to the listener exists and closed when it is freed. Do not
+// read, write or close it. Answers on a closed or aborted listener too.
+// `MTMSG_OUT_OF_MEMORY` when no descriptor can be had.
+//
+// # Safety
+// - `listener` is NULL or a listener handle of this library, not released.
+// - `out_fd` is NULL or valid for a write.
+enum mtmsg_status mtmsg_listener_fd(const struct mtmsg_listener *listener, int32_t *out_fd);
+
+// What the listener's descriptor says: whether one of its buffers holds a message, or the
+// listener is closed or aborted. Answers on a closed listener too.
+//
+// # Safety
+// - `listener` is NULL or a listener handle of this library, not released.
+// - `out_flag` is NULL or valid for a write.
+enum mtmsg_status mtmsg_listener_isready(const struct mtmsg_listener *listener, bool *out_flag);
 
 // Creates a reader whose memory starts at `size` bytes; `grow` as for
 // buffers (0: a message over `size` bytes is refused with

@@ -43,13 +43,14 @@ fn aborted() -> Error {
 /// returns early with `operation_aborted` when everything is (or gets)
 /// aborted.
 pub fn sleep(duration: Option<Duration>) -> Result<(), Error> {
-    let deadline = Wait::from_timeout(duration).deadline();
+    let wait = Wait::from_timeout(duration);
+    let deadline = wait.deadline();
     loop {
         let ticket = SLEEPERS_WAKE.prepare();
         if is_aborted() {
             return Err(aborted());
         }
-        if ticket.sleep(deadline) {
+        if wait == Wait::Poll || ticket.sleep(deadline) {
             return if is_aborted() { Err(aborted()) } else { Ok(()) };
         }
     }

@@ -9,15 +9,18 @@ use crate::listener::LISTENERS;
 /// `operation_aborted`, and every waiting or sleeping thread wakes with it.
 pub fn abort_all(flag: bool) {
     abort::set_aborted(flag);
-    if flag {
-        // Each wake takes the object's locks first: a thread that looked
-        // at the flag under them is by then counted as a sleeper.
-        for buffer in BUFFERS.all() {
+    // Each wake takes the object's locks first: a thread that looked at
+    // the flag under them is by then counted as a sleeper. Both ways, the
+    // descriptors of event loops follow.
+    for buffer in BUFFERS.all() {
+        if flag {
             buffer.wake_all();
+        } else {
+            buffer.update_readiness();
         }
-        for listener in LISTENERS.all() {
-            listener.wake_takers();
-        }
+    }
+    for listener in LISTENERS.all() {
+        listener.wake_takers();
     }
 }
 

@@ -27,6 +27,10 @@ pub trait Object {
     fn close(self: &Arc<Self>);
     fn set_aborted(&self, flag: bool);
     fn is_aborted(&self) -> bool;
+    /// The descriptor for event loops (see [`Ref::fd`]).
+    fn fd(&self) -> Result<i32, Error>;
+    /// What the descriptor says (see [`Ref::is_ready`]).
+    fn is_ready(&self) -> bool;
 }
 
 /// How many references an object has. The registry hands out a new one
@@ -153,6 +157,23 @@ impl<T: Object> Ref<T> {
     pub fn is_aborted(&self) -> Result<bool, Error> {
         self.object.check_open()?;
         Ok(self.object.is_aborted())
+    }
+
+    /// A descriptor an event loop (poll, epoll, cqueues, luv, LuaSocket's
+    /// select) can wait on, level-triggered: readable exactly while a
+    /// message is queued (for a listener: in any of its buffers) or the
+    /// object is closed or aborted. Made on the first request, one per
+    /// object (all references share it), close-on-exec and nonblocking,
+    /// closed when the object is freed; the caller must not read, write or
+    /// close it. It answers on a closed or aborted object too.
+    pub fn fd(&self) -> Result<i32, Error> {
+        self.object.fd()
+    }
+
+    /// What the descriptor says: a message queued, or closed or aborted
+    /// (LuaSocket's `dirty`). Answers on a closed object too.
+    pub fn is_ready(&self) -> bool {
+        self.object.is_ready()
     }
 }
 

@@ -25,12 +25,12 @@ impl Wait {
         }
     }
 
-    /// When the wait ends: `None` for ever (`Poll` has ended already).
+    /// When a wait that goes on ends: `None` for ever. (A poll never goes
+    /// on: callers return before they would wait, so it needs no clock.)
     pub(crate) fn deadline(self) -> Option<Instant> {
         match self {
-            Wait::Poll => Some(Instant::now()),
             Wait::Until(deadline) => Some(deadline),
-            Wait::Forever => None,
+            Wait::Poll | Wait::Forever => None,
         }
     }
 }

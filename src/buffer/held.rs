@@ -117,8 +117,10 @@ impl<'a, E: WithDrain<'a>> Held<'a, E> {
     /// ready queue. One that is not in it has nothing to do: if it has
     /// messages, the producer that added them puts it there.
     pub fn leave_ready_if_empty(&mut self, arc: &Arc<Buffer>) {
-        if let Some(state) = self.listener.as_mut() {
-            state.ready.leave_if_empty(arc, self.ends.drain());
+        if let (Some(state), Some(listener)) = (self.listener.as_mut(), self.buffer.listener.as_ref()) {
+            if state.ready.leave_if_empty(arc, self.ends.drain()) {
+                listener.update_readiness(state);
+            }
         }
     }
 }

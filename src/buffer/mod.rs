@@ -5,6 +5,7 @@
 mod held;
 mod notifier;
 mod push;
+mod readiness;
 mod take;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use crate::reader::Reader;
 use crate::reference::{Name, Object, Ref, Users};
 use crate::registry::Registry;
 use crate::sizes::Sizes;
+use crate::sync::readiness::LazyReadiness;
 use crate::value::{AsValue, Encoded, Values};
 use crate::wait::Wait;
 use crate::Progress;
@@ -63,6 +65,9 @@ pub struct Buffer {
     /// Rare, so kept out of line. Written with both ends of the queue
     /// locked, read with either.
     notifiers: UnsafeCell<Option<Box<Notifiers>>>,
+    /// The descriptor event loops wait on, if one was asked for
+    /// (`readiness.rs`).
+    readiness: LazyReadiness,
     queue: MessageQueue,
 }
 
@@ -90,6 +95,7 @@ impl Buffer {
                     retired: AtomicBool::new(false),
                     ready: ReadyFlag::new(),
                     notifiers: UnsafeCell::new(None),
+                    readiness: LazyReadiness::new(),
                     queue: MessageQueue::new(sizes),
                 }))
             })
@@ -137,6 +143,7 @@ impl Buffer {
         let core = self.queue.core();
         core.takers.notify_all();
         core.room.notify_all();
+        self.update_readiness();
     }
 
     /// After messages were removed: producers waiting for room (only a
@@ -208,6 +215,7 @@ impl Object for Buffer {
         held.leave_ready_if_empty(self);
         drop(held);
         self.wake_room();
+        self.update_readiness();
         Ok(Progress::Done)
     }
 
@@ -235,11 +243,21 @@ impl Object for Buffer {
         }
         if flag {
             self.wake_all();
+        } else {
+            self.update_readiness();
         }
     }
 
     fn is_aborted(&self) -> bool {
         self.aborted.load(Ordering::SeqCst)
+    }
+
+    fn fd(&self) -> Result<i32, Error> {
+        self.make_fd()
+    }
+
+    fn is_ready(&self) -> bool {
+        self.ready_now()
     }
 }
 

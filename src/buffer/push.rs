@@ -74,6 +74,7 @@ impl Buffer {
             }
         }
         held.ends.push(message)?;
+        let update_readiness = self.is_watched() && held.ends.queued_after_add() == 1;
         // In nonblock mode a listener buffer's producer holds the listener's
         // lock, having been unable to wait for it afterwards: it lists the
         // buffer now.
@@ -81,6 +82,9 @@ impl Buffer {
         let target = if notify { held.notification(NotifyKind::Added) } else { None };
         drop(held);
         self.announce_added(joined);
+        if update_readiness {
+            self.update_readiness();
+        }
         if let Some(target) = target {
             target.notify();
         }
@@ -99,6 +103,7 @@ impl Buffer {
             held.leave_ready_if_empty(self);
             drop(held);
             self.wake_room();
+            self.update_readiness();
             return Err(no_memory);
         }
         // A listed buffer keeps its place in its listener's ready queue.
@@ -107,6 +112,7 @@ impl Buffer {
         drop(held);
         self.announce_added(joined);
         self.wake_room();
+        self.update_readiness();
         if let Some(target) = target {
             target.notify();
         }

@@ -15,6 +15,16 @@ use crate::sync::spin::SpinBudget;
 use crate::wait::Wait;
 use crate::Progress;
 
+/// What a listener's taker took from one of its buffers.
+pub(crate) struct Taken {
+    /// The buffer has more messages (and goes back to the ready queue).
+    pub more: bool,
+    /// What to notify.
+    pub target: Option<Target>,
+    /// The buffer's descriptor needs an update.
+    pub update_readiness: bool,
+}
+
 impl Buffer {
     /// Takes the oldest message into `reader`, waiting as `wait` allows.
     ///
@@ -52,10 +62,11 @@ impl Buffer {
                 if spinning {
                     core.spin_history.record(true);
                 }
+                let update_readiness = self.is_watched() && held.ends.queued_after_take() == 0;
                 held.leave_ready_if_empty(self);
                 let target = held.notification(NotifyKind::Removed);
                 drop(held);
-                self.after_take(target);
+                self.after_take(target, update_readiness);
                 return Ok(Progress::Done);
             }
             if timed_out || nonblock || wait == Wait::Poll {
@@ -87,9 +98,12 @@ impl Buffer {
     }
 
     /// After a message was taken and the locks let go: producers waiting
-    /// for room, and the "removed" notifier.
-    fn after_take(&self, target: Option<Target>) {
+    /// for room, the descriptor, and the "removed" notifier.
+    pub(crate) fn after_take(&self, target: Option<Target>, update_readiness: bool) {
         self.wake_room();
+        if update_readiness {
+            self.update_readiness();
+        }
         if let Some(target) = target {
             target.notify();
         }
@@ -97,16 +111,17 @@ impl Buffer {
 
     /// Takes the oldest message of this listener buffer, just taken off its
     /// listener's ready queue, into `reader`, for the listener's taker,
-    /// who holds the listener's lock. Returns whether it has more messages
-    /// (and so goes back to the queue), and what to notify.
+    /// who holds the listener's lock. Says what the taker does next, once
+    /// it let go of the listener's lock (`Buffer::after_take`).
     #[inline]
-    pub(crate) fn take_for_listener(&self, reader: &mut Reader) -> Result<(bool, Option<Target>), Error> {
+    pub(crate) fn take_for_listener(&self, reader: &mut Reader) -> Result<Taken, Error> {
         let drain = self.queue.core().lock_drain(false).expect("blocking lock");
         let mut held = Held { buffer: self, listener: None, ends: drain };
         let taken = reader.take_from(&mut held.ends, &|| self.describe())?;
         debug_assert!(taken, "listed buffers hold messages");
         let more = ready::stays_ready(&self.ready, &mut held.ends);
-        Ok((more, held.notification(NotifyKind::Removed)))
+        let update_readiness = self.is_watched() && held.ends.queued_after_take() == 0;
+        Ok(Taken { more, target: held.notification(NotifyKind::Removed), update_readiness })
     }
 
     /// Drops the messages (and, with `free`, the memory) of this listener
@@ -122,5 +137,7 @@ impl Buffer {
             drain.clear();
         }
         ready::unlist(self);
+        drop((feed, drain));
+        self.update_readiness();
     }
 }

@@ -302,3 +302,34 @@ pub unsafe extern "C" fn mtmsg_buffer_notifier(
         Ok(OK)
     })
 }
+
+/// A descriptor an event loop (poll, epoll, ...) can wait on for this
+/// buffer, level-triggered: readable exactly while a message is queued
+/// or the buffer is closed or aborted (a spurious wake-up is possible only
+/// while another thread takes a message at the same time: then take with
+/// a zero timeout and wait again). Made on the first call, one per buffer
+/// (every handle gets the same), close-on-exec and nonblocking, valid while
+/// any reference to the buffer exists and closed when it is freed. Do not
+/// read, write or close it. Answers on a closed or aborted buffer too.
+/// `MTMSG_OUT_OF_MEMORY` when no descriptor can be had.
+///
+/// # Safety
+/// - `buffer` is NULL or a buffer handle of this library, not released.
+/// - `out_fd` is NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_buffer_fd(buffer: *const mtmsg_buffer, out_fd: *mut i32) -> mtmsg_status {
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    unsafe { object::fd(buffer, out_fd) }
+}
+
+/// What the buffer's descriptor says: whether a message is queued, or the
+/// buffer is closed or aborted. Answers on a closed buffer too.
+///
+/// # Safety
+/// - `buffer` is NULL or a buffer handle of this library, not released.
+/// - `out_flag` is NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_buffer_isready(buffer: *const mtmsg_buffer, out_flag: *mut bool) -> mtmsg_status {
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    unsafe { object::isready(buffer, out_flag) }
+}

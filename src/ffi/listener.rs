@@ -220,3 +220,34 @@ pub unsafe extern "C" fn mtmsg_listener_isnonblock(listener: *const mtmsg_listen
     // SAFETY: the caller keeps the promises of `# Safety`.
     unsafe { object::isnonblock(listener, out_flag) }
 }
+
+/// A descriptor an event loop (poll, epoll, ...) can wait on for this
+/// listener, level-triggered: readable exactly while one of its buffers holds a message
+/// or the listener is closed or aborted (a spurious wake-up is possible only
+/// while another thread takes a message at the same time: then take with
+/// a zero timeout and wait again). Made on the first call, one per listener
+/// (every handle gets the same), close-on-exec and nonblocking, valid while
+/// any reference to the listener exists and closed when it is freed. Do not
+/// read, write or close it. Answers on a closed or aborted listener too.
+/// `MTMSG_OUT_OF_MEMORY` when no descriptor can be had.
+///
+/// # Safety
+/// - `listener` is NULL or a listener handle of this library, not released.
+/// - `out_fd` is NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_listener_fd(listener: *const mtmsg_listener, out_fd: *mut i32) -> mtmsg_status {
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    unsafe { object::fd(listener, out_fd) }
+}
+
+/// What the listener's descriptor says: whether one of its buffers holds a message, or the
+/// listener is closed or aborted. Answers on a closed listener too.
+///
+/// # Safety
+/// - `listener` is NULL or a listener handle of this library, not released.
+/// - `out_flag` is NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_listener_isready(listener: *const mtmsg_listener, out_flag: *mut bool) -> mtmsg_status {
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    unsafe { object::isready(listener, out_flag) }
+}

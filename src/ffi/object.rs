@@ -151,3 +151,24 @@ pub(crate) unsafe fn isnonblock<H: Handle>(handle: *const H, out_flag: *mut bool
     // SAFETY: as the caller promises.
     unsafe { query(handle, out_flag, Ref::is_nonblock) }
 }
+
+/// # Safety
+/// `handle` is NULL or a handle of this library, not released; `out_fd`
+/// is NULL or valid for a write.
+pub(crate) unsafe fn fd<H: Handle>(handle: *const H, out_fd: *mut i32) -> mtmsg_status {
+    // SAFETY: as the caller promises (# Safety).
+    call(|| unsafe {
+        let handle = arg(handle, H::WHAT)?;
+        let out_fd = out(out_fd, "out_fd")?;
+        out_fd.write(handle.reference().fd()?);
+        Ok(OK)
+    })
+}
+
+/// # Safety
+/// `handle` is NULL or a handle of this library, not released; out
+/// pointers are NULL or valid for a write.
+pub(crate) unsafe fn isready<H: Handle>(handle: *const H, out_flag: *mut bool) -> mtmsg_status {
+    // SAFETY: as the caller promises.
+    unsafe { query(handle, out_flag, |r| Ok(r.is_ready())) }
+}

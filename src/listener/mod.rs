@@ -26,6 +26,7 @@ use crate::reference::{Name, Object, Ref, Users};
 use crate::registry::Registry;
 use crate::sizes::Sizes;
 use crate::sync::spin::{SpinBudget, SpinHistory};
+use crate::sync::readiness::LazyReadiness;
 use crate::sync::{Additions, CacheLine, Lock, LockGuard, Signal};
 use crate::wait::Wait;
 use crate::Progress;
@@ -56,6 +57,11 @@ pub struct Listener {
     /// Where the listener's takers sleep (`Listener::take`); threads in
     /// `nextmsg` of one of its buffers sleep on that buffer's signal.
     takers: Signal,
+    /// The descriptor event loops wait on, if one was asked for: readable
+    /// exactly while the ready queue holds a buffer or the listener is
+    /// closed or aborted. Updated under the lock wherever the ready queue
+    /// may become empty or not, and when the flags change.
+    readiness: LazyReadiness,
     spin_history: SpinHistory,
     state: CacheLine<Lock<ListenerState>>,
 }
@@ -130,7 +136,41 @@ impl Listener {
             buffer.empty_for_listener(true);
             return false;
         }
-        state.ready.join(buffer)
+        let joined = state.ready.join(buffer);
+        if joined {
+            self.update_readiness(&state);
+        }
+        joined
+    }
+
+    /// Brings the descriptor up to date (nothing when there is none);
+    /// under the lock, whose `state` the caller holds.
+    pub(crate) fn update_readiness(&self, state: &ListenerState) {
+        if let Some(readiness) = self.readiness.get() {
+            readiness.update(|| !state.ready.is_empty() || self.check_usable().is_err());
+        }
+    }
+
+    /// The descriptor, made on the first request and brought up to date
+    /// under the lock.
+    fn make_fd(&self) -> Result<i32, Error> {
+        let (readiness, _) = self
+            .readiness
+            .get_or_make()
+            .map_err(|e| Error::new(ErrorKind::OutOfMemory, format!("{}: no descriptor for it: {e}", self.describe())))?;
+        self.update_readiness(&self.lock_blocking());
+        Ok(readiness.fd())
+    }
+
+    /// What the descriptor says now, for the models (test/loom).
+    #[cfg(loom)]
+    pub(crate) fn fd_is_readable(&self) -> bool {
+        self.readiness.get().expect("a descriptor").is_readable()
+    }
+
+    /// Whether an event loop waiting on the listener should wake.
+    fn ready_now(&self) -> bool {
+        !self.lock_blocking().ready.is_empty() || self.check_usable().is_err()
     }
 
     /// After a buffer joined the ready queue: spinning takers see it, and
@@ -154,16 +194,23 @@ impl Listener {
     /// The lock is taken and let go first: a taker that looked at the
     /// flags under it is by then counted as a sleeper.
     pub(crate) fn wake_takers(&self) {
-        drop(self.lock_blocking());
+        self.update_readiness(&self.lock_blocking());
         self.takers.notify_all();
     }
 
-    /// Wakes every thread waiting on the listener or any of its buffers.
+    /// Wakes every thread waiting on the listener or any of its buffers
+    /// (and brings the descriptors up to date).
     fn wake_all(&self) {
         self.wake_takers();
+        self.for_each_buffer(|buffer| buffer.wake_all());
+    }
+
+    /// Calls `f` on each of its buffers with references (those that can
+    /// have threads waiting on them).
+    fn for_each_buffer(&self, f: impl Fn(&Buffer)) {
         for buffer in BUFFERS.all() {
             if buffer.listener().is_some_and(|l| std::ptr::eq(&**l, self)) {
-                buffer.wake_all();
+                f(&buffer);
             }
         }
     }
@@ -189,10 +236,11 @@ impl Listener {
         loop {
             self.check_usable()?;
             if let Some(buffer) = state.ready.next() {
-                let (more, target) = match buffer.take_for_listener(reader) {
+                let taken = match buffer.take_for_listener(reader) {
                     Ok(taken) => taken,
                     Err(refused) => {
                         state.ready.retry(buffer);
+                        self.update_readiness(&state);
                         // The message stays: pass the wake-up this taker
                         // may have used on to another one.
                         drop(state);
@@ -201,17 +249,16 @@ impl Listener {
                     }
                 };
                 let served = buffer.clone();
-                if more {
+                if taken.more {
                     state.ready.serve_again(buffer);
+                } else {
+                    self.update_readiness(&state);
                 }
                 drop(state);
                 if spinning {
                     self.spin_history.record(true);
                 }
-                served.wake_room();
-                if let Some(target) = target {
-                    target.notify();
-                }
+                served.after_take(taken.target, taken.update_readiness);
                 return Ok(Progress::Done);
             }
             if state.buffers == 0 {
@@ -291,6 +338,7 @@ impl Object for Listener {
         };
         self.check_usable()?;
         let emptied = Self::empty_ready(&mut state, false);
+        self.update_readiness(&state);
         drop(state);
         for buffer in &emptied {
             buffer.wake_room();
@@ -303,7 +351,9 @@ impl Object for Listener {
         let emptied = {
             let mut state = self.lock_blocking();
             self.closed.store(true, Ordering::SeqCst);
-            Self::empty_ready(&mut state, true)
+            let emptied = Self::empty_ready(&mut state, true);
+            self.update_readiness(&state);
+            emptied
         };
         drop(emptied);
         self.wake_all();
@@ -311,16 +361,27 @@ impl Object for Listener {
 
     fn set_aborted(&self, flag: bool) {
         {
-            let _state = self.lock_blocking();
+            let state = self.lock_blocking();
             self.aborted.store(flag, Ordering::SeqCst);
+            self.update_readiness(&state);
         }
         if flag {
             self.wake_all();
+        } else {
+            self.for_each_buffer(|buffer| buffer.update_readiness());
         }
     }
 
     fn is_aborted(&self) -> bool {
         self.aborted.load(Ordering::SeqCst)
+    }
+
+    fn fd(&self) -> Result<i32, Error> {
+        self.make_fd()
+    }
+
+    fn is_ready(&self) -> bool {
+        self.ready_now()
     }
 }
 
@@ -341,6 +402,7 @@ impl Ref<Listener> {
                     aborted: AtomicBool::new(false),
                     gone: AtomicBool::new(false),
                     takers: Signal::new(),
+                    readiness: LazyReadiness::new(),
                     spin_history: SpinHistory::new(),
                     state: CacheLine(Lock::new(ListenerState { ready: ReadyQueue::default(), buffers: 0 })),
                 }))

@@ -86,10 +86,17 @@ impl ReadyQueue {
 
     /// Takes a buffer that lost its messages out (direct takers, `clear`),
     /// keeping it if a message arrived meanwhile.
-    pub fn leave_if_empty(&mut self, buffer: &Arc<Buffer>, drain: &mut Drain<'_>) {
-        if buffer.ready_flag().is_set() && !stays_ready(buffer.ready_flag(), drain) {
+    /// True if it left.
+    pub fn leave_if_empty(&mut self, buffer: &Arc<Buffer>, drain: &mut Drain<'_>) -> bool {
+        let leaves = buffer.ready_flag().is_set() && !stays_ready(buffer.ready_flag(), drain);
+        if leaves {
             self.0.retain(|b| !Arc::ptr_eq(b, buffer));
         }
+        leaves
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     /// Every listed buffer, for the caller to empty ([`unlist`]) and drop
@@ -137,5 +144,11 @@ pub(crate) fn after_unlocked_add(buffer: &Arc<Buffer>, listener: &Listener) -> b
 /// The same for a producer that holds the listener's lock (nonblock mode,
 /// which may not wait for it afterwards): no handshake needed.
 pub(crate) fn after_locked_add(buffer: &Arc<Buffer>, state: &mut ListenerState) -> bool {
-    state.ready.join(buffer)
+    let joined = state.ready.join(buffer);
+    if joined {
+        if let Some(listener) = buffer.listener() {
+            listener.update_readiness(state);
+        }
+    }
+    joined
 }

@@ -7,7 +7,7 @@ use super::record::{is_linked, read_varint, Link, LENGTH_OFFSET, LINK_BYTES, NEX
 use super::segment::Segment;
 use super::Core;
 use crate::error::Error;
-use crate::primitive::atomic::Ordering;
+use crate::primitive::atomic::{fence, Ordering};
 use crate::sync::spin::CLOSE_BEHIND;
 use crate::sync::{valgrind, LockGuard};
 use crate::value::BodySize;
@@ -108,6 +108,13 @@ impl Drain<'_> {
     /// found the queue empty watches for a change.
     pub fn seen_additions(&self) -> u64 {
         self.head.known_published
+    }
+
+    /// The messages queued just after this end took one (see
+    /// `Feed::queued_after_add`). Under the draining lock.
+    pub fn queued_after_take(&mut self) -> u64 {
+        fence(Ordering::SeqCst);
+        self.core.feed.published.seen() - self.head.removed
     }
 
     /// The oldest message's size and where its body starts, after the

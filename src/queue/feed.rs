@@ -8,7 +8,7 @@ use super::record::{is_linked, record_len, Link, LENGTH_OFFSET, LINK_BYTES, NEXT
 use super::segment::Segment;
 use super::Core;
 use crate::error::Error;
-use crate::primitive::atomic::Ordering;
+use crate::primitive::atomic::{fence, Ordering};
 use crate::sizes::out_of_memory;
 use crate::sync::{valgrind, LockGuard};
 use crate::value::{put_varint, Body, BodySize};
@@ -150,6 +150,20 @@ impl Feed<'_> {
         valgrind::happens_before(&self.core.feed.published);
         self.core.feed.published.publish(tail.added);
         Ok(())
+    }
+
+    /// The messages queued just after this end added one, for a buffer
+    /// whose descriptor an event loop watches: a full fence, then the
+    /// taken count. Paired with [`Drain::queued_after_take`]'s fence: of a
+    /// producer and a taker at once, at least one sees the other's change,
+    /// so the one that sees the queue go from empty (or to empty) updates
+    /// the descriptor. Under the feeding lock, so producers see each
+    /// other's additions.
+    ///
+    /// [`Drain::queued_after_take`]: super::Drain::queued_after_take
+    pub fn queued_after_add(&mut self) -> u64 {
+        fence(Ordering::SeqCst);
+        self.tail.added - self.core.drain.removed.load(Ordering::Acquire)
     }
 
     /// Where a record of `len` bytes goes: after the last one, at the start

@@ -1,6 +1,7 @@
 //! The synchronization the core builds on: a lock ([`Lock`]), a condition
 //! threads wait for ([`Signal`]), the counter spinning takers watch
-//! ([`Additions`]), and the one spin policy (`spin`).
+//! ([`Additions`]), the one spin policy (`spin`), and the descriptor event
+//! loops wait on (`readiness`).
 //!
 //! Every protocol here and in its users is written for the C++/Rust memory
 //! model, not for x86 alone, so that loom can check it (`test/loom/`): a
@@ -10,6 +11,7 @@
 
 mod additions;
 mod lock;
+pub(crate) mod readiness;
 mod signal;
 pub(crate) mod spin;
 pub(crate) mod valgrind;

@@ -1,6 +1,7 @@
 //! What the core needs of the operating system, behind one small
-//! interface: a word threads sleep on until it changes ([`WaitWord`]), and
-//! knowing whether this process is a child made by `fork` (`fork`).
+//! interface: a word threads sleep on until it changes ([`WaitWord`]), a
+//! descriptor an event loop can wait on ([`ReadableFd`]), and knowing
+//! whether this process is a child made by `fork` (`fork`).
 //!
 //! On Linux a [`WaitWord`] is a futex. Elsewhere, with `--cfg
 //! mtmsg_portable` on Linux too (so that `make test` tests it), and under
@@ -16,7 +17,9 @@ mod wait_word;
 mod wait_word;
 
 pub(crate) mod fork;
+mod readable;
 
+pub(crate) use readable::ReadableFd;
 pub(crate) use wait_word::WaitWord;
 
 /// Which of the two implementations of [`WaitWord`] this build has, for

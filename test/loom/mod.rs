@@ -29,6 +29,7 @@ use crate::{BufferRef, ErrorKind, Progress, Reader, Sizes, Value};
 mod buffers;
 mod listeners;
 mod primitives;
+mod readiness;
 
 /// `loom::model` with at most `preemptions` preemptions per execution
 /// unless LOOM_MAX_PREEMPTIONS says otherwise (races that need more are
