@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mtmsg.h"
@@ -131,6 +132,22 @@ static void check_run(const char *name, void (*test)(void), const char *filter)
 /* RUN(test) inside main(int argc, char **argv): argv[1], when given, runs
  * only the tests whose name contains it. */
 #define RUN(test) check_run(#test, test, argc > 1 ? argv[1] : NULL)
+
+/* ---- time ---- */
+
+static inline void pause_micros(long micros)
+{
+    struct timespec ts = { micros / 1000000, (micros % 1000000) * 1000 };
+    nanosleep(&ts, NULL);
+}
+
+/* Seconds on the monotonic clock. */
+static inline double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 /* ---- message values ---- */
 

@@ -44,7 +44,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
-#include <time.h>
 
 #include "check.h"
 
@@ -147,19 +146,6 @@ static void fail_status(const char *what, mtmsg_status status)
     char text[400];
     snprintf(text, sizeof text, "%s gave %s (%s)", what, mtmsg_status_name(status), mtmsg_last_error());
     fail_run("%s", text, 0, 0);
-}
-
-static void pause_micros(long micros)
-{
-    struct timespec ts = { micros / 1000000, (micros % 1000000) * 1000 };
-    nanosleep(&ts, NULL);
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static uint64_t next_random(uint64_t *state)

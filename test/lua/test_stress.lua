@@ -259,7 +259,9 @@ local function traffic_beside_burners(opts)
       local n = progress:nextmsg(limit > 0 and limit / 2 or nil)
       if n == nil then error("the consumers took " .. told .. " of " .. total .. " messages and stopped") end
       told = told + n
-      for _, queue in ipairs { how ~= "listener" and source or nil, notified } do
+      local counted = { notified }
+      if how ~= "listener" then counted[#counted + 1] = source end
+      for _, queue in ipairs(counted) do
         local count = queue:msgcnt()
         t.check(count <= total - told, "msgcnt " .. count .. " with " .. total .. " sent, " .. told .. " taken")
       end
