@@ -12,8 +12,11 @@
 #                       install; ends with "N passed, N failed" (test/run-all.sh)
 #   make bench          the benchmark table (bench/run.sh; one case: bench/run.sh spsc)
 #   make stress         the stress tests at full size: 1,000,000 messages per
-#                       case in C (build/c/stress) and on Lua 5.4 (test_stress);
-#                       make test runs them with fewer
+#                       case in C (build/c/stress) and on Lua 5.4 (test_stress),
+#                       with STRESS_BURNERS=3 threads that only spin beside
+#                       every case (MTMSG_STRESS_BURNERS), so that producers
+#                       and consumers are preempted anywhere; make test runs
+#                       them with fewer messages, with and without burners
 #   make check-memory   valgrind memcheck on the C tests and the Lua suite, drd
 #                       on the C stress test, the glue and host built with
 #                       -fsanitize=address,undefined (test/check-memory.sh)
@@ -191,10 +194,12 @@ test:
 bench: rust lua-5.4
 	bench/run.sh
 
-# Issue 6's stress at full size; one case: build/c/stress listener_P8_C8
+# Issue 6's stress at full size, beside burners (issue 12); one case:
+# MTMSG_STRESS_BURNERS=3 build/c/stress listener_P8_C8
+STRESS_BURNERS ?= 3
 stress: c-tests lua-5.4
-	MTMSG_STRESS_MESSAGES=1000000 build/c/stress
-	MTMSG_STRESS_MESSAGES=1000000 build/lua5.4/mtlua test/lua/run.lua test_stress
+	MTMSG_STRESS_MESSAGES=1000000 MTMSG_STRESS_BURNERS=$(STRESS_BURNERS) build/c/stress
+	MTMSG_STRESS_MESSAGES=1000000 MTMSG_STRESS_BURNERS=$(STRESS_BURNERS) build/lua5.4/mtlua test/lua/run.lua test_stress
 
 # One checker: test/check-memory.sh memcheck-c (or memcheck-lua, drd, asan)
 check-memory: c-tests lua-5.4

@@ -8,6 +8,11 @@
 #                                 with --cfg mtmsg_portable (target/portable)
 #   cargo clippy                  -D warnings, the unsafe-code lints included
 #   build/c/NAME for test/c/*.c   each prints its own "N passed, N failed"
+#   c-stress-burners              build/c/stress with MTMSG_STRESS_BURNERS
+#   lua5.4-stress-burners         and test_stress on Lua 5.4 likewise: the
+#                                 stress cases with threads that only spin
+#                                 beside them, more threads than cores, so
+#                                 that the others are preempted anywhere
 #   test/lua/run.lua              under build/lua<v>/mtlua, v in LUA_VERSIONS,
 #                                 under the stock LuaJIT interpreter, and
 #                                 under the operating system's interpreters
@@ -22,13 +27,15 @@
 #
 # Environment: MAKE (make), LUA_VERSIONS ("5.1 5.2 5.3 5.4 5.5 jit"),
 # STOCK_VERSIONS ("5.1 5.2 5.3 5.4 jit"),
-# MTMSG_SUITE_TIMEOUT (seconds per suite, 600), MTMSG_CARGO_TIMEOUT (1200).
+# MTMSG_SUITE_TIMEOUT (seconds per suite, 600), MTMSG_CARGO_TIMEOUT (1200),
+# MTMSG_TEST_BURNERS (burners of the two burner suites, 3).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 make_command=${MAKE:-make}
 lua_versions=${LUA_VERSIONS:-"5.1 5.2 5.3 5.4 5.5 jit"}
 suite_timeout=${MTMSG_SUITE_TIMEOUT:-600}
+burners=${MTMSG_TEST_BURNERS:-3}
 cargo_timeout=${MTMSG_CARGO_TIMEOUT:-1200}
 log_dir=build/test-logs
 mkdir -p "$log_dir"
@@ -120,6 +127,14 @@ for source in test/c/*.c; do
     build "c-$name" "build/c/$name" &&
         run_suite "c-$name" plain "$suite_timeout" "build/c/$name"
 done
+
+# The short form of make stress (issue 12): about a minute for both on 2 cores.
+build c-stress-burners build/c/stress &&
+    run_suite c-stress-burners plain "$suite_timeout" \
+        env MTMSG_STRESS_BURNERS="$burners" MTMSG_STRESS_MESSAGES=200000 build/c/stress
+build lua5.4-stress-burners lua-5.4 &&
+    run_suite lua5.4-stress-burners plain "$suite_timeout" \
+        env MTMSG_STRESS_BURNERS="$burners" MTMSG_STRESS_MESSAGES=100000 build/lua5.4/mtlua test/lua/run.lua test_stress
 
 for version in $lua_versions; do
     build "lua$version" "lua-$version" &&

@@ -2,7 +2,9 @@
  *
  * A test is a `static void name(void)`; RUN(name) runs it and prints
  * "ok name" or "FAIL name: file:line: what". A failed CHECK returns from the
- * test at once (later steps would use what failed). check_summary() prints
+ * test at once (later steps would use what failed). A test that cannot run
+ * on this machine calls check_skip(reason) and returns: "skip name: reason",
+ * counted neither passed nor failed. check_summary() prints
  * "N passed, N failed" and gives the exit status.
  *
  * A watchdog (alarm) turns a hang into a failure naming the test:
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mtmsg.h"
@@ -24,6 +27,7 @@
 static int check_passed, check_failed;
 static const char *check_current = "(none)";
 static char check_message[1024];
+static char check_skip_reason[512];
 
 static void check_set_message(const char *file, int line, const char *what)
 {
@@ -57,6 +61,11 @@ static void check_set_message(const char *file, int line, const char *what)
     } while (0)
 
 #define CHECK_OK(expr) CHECK_STATUS(expr, MTMSG_OK)
+
+static inline void check_skip(const char *reason)
+{
+    snprintf(check_skip_reason, sizeof check_skip_reason, "%s", reason);
+}
 
 static void check_write(const char *text)
 {
@@ -102,12 +111,15 @@ static void check_run(const char *name, void (*test)(void), const char *filter)
     if (filter && !strstr(name, filter)) return;
     check_current = name;
     check_message[0] = '\0';
+    check_skip_reason[0] = '\0';
     signal(SIGALRM, check_watchdog);
     alarm(check_watchdog_seconds());
     test();
     alarm(0);
     if (mtmsg_isabort()) mtmsg_abort(false); /* a failed test must not leave the next ones aborted */
-    if (check_message[0] == '\0') {
+    if (check_message[0] == '\0' && check_skip_reason[0] != '\0') {
+        printf("skip %s: %s\n", name, check_skip_reason);
+    } else if (check_message[0] == '\0') {
         check_passed++;
         printf("ok %s\n", name);
     } else {
@@ -120,6 +132,22 @@ static void check_run(const char *name, void (*test)(void), const char *filter)
 /* RUN(test) inside main(int argc, char **argv): argv[1], when given, runs
  * only the tests whose name contains it. */
 #define RUN(test) check_run(#test, test, argc > 1 ? argv[1] : NULL)
+
+/* ---- time ---- */
+
+static inline void pause_micros(long micros)
+{
+    struct timespec ts = { micros / 1000000, (micros % 1000000) * 1000 };
+    nanosleep(&ts, NULL);
+}
+
+/* Seconds on the monotonic clock. */
+static inline double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 /* ---- message values ---- */
 

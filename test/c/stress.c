@@ -1,9 +1,13 @@
 /* Stress: P producers x C consumers (up to 8 each) on one buffer, on a
- * listener with many buffers, and through writers and readers, with faults
- * injected while the traffic runs: buffers closed (and replaced), buffers,
- * listeners and everything aborted and un-aborted, references released and
- * found again (the last one of a listener's buffer while it still holds
- * messages), and threads that end while others wait on what they created.
+ * listener with many buffers, through writers and readers, and on a buffer
+ * whose notifier announces each message in another buffer the consumers
+ * wait on; on growing buffers and on fixed-size ones, whose producers
+ * either wait for room (mtmsg_buffer_addmsg_wait) or retry while addmsg
+ * finds the buffer full. Faults are injected while the traffic runs:
+ * buffers closed (and replaced), buffers, listeners and everything aborted
+ * and un-aborted, references released and found again (the last one of a
+ * listener's buffer while it still holds messages), and threads that end
+ * while others wait on what they created.
  *
  * Every message carries its producer, its sequence number, the buffer it
  * was sent to and a payload generated from them, with a checksum over it
@@ -12,16 +16,25 @@
  * of one producer through one buffer in the order they were sent; the only
  * messages allowed to be missing are those still queued in a buffer when
  * it was closed, and of those only the last ones of the buffer (what a
- * consumer took is a prefix of what was sent).
+ * consumer took is a prefix of what was sent). A sampling thread reads
+ * mtmsg_buffer_msgcnt while the traffic runs: never more than were sent
+ * (nor than a fixed buffer has room for), never fewer than were sent and
+ * not yet taken.
  *
- * Consumers and the producers of fixed-size buffers block without a
- * timeout, so a lost wake-up is a hang; a watchdog turns a case that makes
- * no progress for MTMSG_TEST_WATCHDOG seconds (default 60) into a failure
- * that names it and shows its counts.
+ * Consumers and the producers waiting for room block without a timeout,
+ * so a lost wake-up is a hang; a watchdog turns a case that makes no
+ * progress for MTMSG_TEST_WATCHDOG seconds (default 60) into a failure that
+ * names it and shows its counts.
  *
  *   build/c/stress [filter]          runs the cases whose name contains filter
  *   MTMSG_STRESS_MESSAGES=1000000    messages per case (default 20000; make
  *                                    stress sets 1000000)
+ *   MTMSG_STRESS_BURNERS=3           threads that only spin beside every case
+ *                                    (default 0; make stress and the burner
+ *                                    suites of make test set them): with more
+ *                                    threads than cores, producers and
+ *                                    consumers are preempted anywhere, inside
+ *                                    the library's locks too
  *
  * Prints one "# case: ..." line of figures per case and ends with
  * "N passed, N failed".
@@ -31,7 +44,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
-#include <time.h>
 
 #include "check.h"
 
@@ -52,7 +64,18 @@
  * again by id this often (FAULT_RELEASE). */
 #define RELEASE_EVERY 97
 
-typedef enum { ON_BUFFER, ON_LISTENER, WRITER_READER } route;
+/* ON_NOTIFIED: producers add to one buffer whose notifier adds an empty
+ * message to another after each message; consumers wait on that one, then
+ * take the message it announced. */
+typedef enum { ON_BUFFER, ON_LISTENER, WRITER_READER, ON_NOTIFIED } route;
+
+/* The buffers of a case and how producers add to them. Writers have no
+ * waiting add: a writer case is GROWING or FIXED_RETRYING. */
+typedef enum {
+    GROWING,        /* buffers grow: adding always finds room */
+    FIXED_WAITING,  /* fixed size: mtmsg_buffer_addmsg_wait without a timeout */
+    FIXED_RETRYING, /* fixed size: addmsg again while it finds the buffer full */
+} adding;
 
 enum {
     FAULT_CLOSE = 1,          /* close a buffer, put a new one in its place */
@@ -67,7 +90,7 @@ typedef struct {
     const char *name;
     route route;
     int producers, consumers;
-    bool fixed; /* fixed-size buffers: producers wait for room */
+    adding adding;
     unsigned faults;
 } stress_case;
 
@@ -86,6 +109,7 @@ static struct {
     slot slot[MAX_SLOTS];
     mtmsg_listener *listener;
     mtmsg_buffer *control; /* listener cases: where the stop messages go */
+    mtmsg_buffer *notified; /* ON_NOTIFIED: the notifier's target */
     /* per producer and sequence number: the generation + 1 of the buffer
      * the producer added the message to (0: not added), and of the buffer
      * a consumer took it from */
@@ -96,14 +120,17 @@ static struct {
     atomic_llong sent, taken, progress;
     atomic_llong corrupt, duplicates, disorder;
     atomic_llong closes, buffer_aborts, listener_aborts, global_aborts, releases, retries;
+    atomic_llong count_samples;
     atomic_int fault_rounds;
-    atomic_bool stop_faults;
+    atomic_bool stop_faults, stop_sampling;
     const char *_Atomic phase; /* for the watchdog's message */
     pthread_mutex_t error_lock;
     char error[512];
 } run;
 
 static int64_t stress_messages;
+/* The most messages a fixed buffer of the cases can hold (measured). */
+static size_t fixed_buffer_capacity;
 
 static void fail_run(const char *format, const char *what, long long a, long long b)
 {
@@ -119,19 +146,6 @@ static void fail_status(const char *what, mtmsg_status status)
     char text[400];
     snprintf(text, sizeof text, "%s gave %s (%s)", what, mtmsg_status_name(status), mtmsg_last_error());
     fail_run("%s", text, 0, 0);
-}
-
-static void pause_micros(long micros)
-{
-    struct timespec ts = { micros / 1000000, (micros % 1000000) * 1000 };
-    nanosleep(&ts, NULL);
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static uint64_t next_random(uint64_t *state)
@@ -245,13 +259,26 @@ static bool verify_message(const mtmsg_value *v, size_t got, consumer_view *view
 
 /* ---- buffers and their generations ---- */
 
+static bool fixed_size(void)
+{
+    return run.c->adding != GROWING;
+}
+
 static mtmsg_status new_slot_buffer(mtmsg_buffer **out)
 {
-    size_t size1 = run.c->fixed ? FIXED_SIZE1 : 64;
-    size_t size2 = run.c->fixed ? FIXED_SIZE2 : 256;
-    double grow = run.c->fixed ? 0.0 : 2.0;
+    size_t size1 = fixed_size() ? FIXED_SIZE1 : 64;
+    size_t size2 = fixed_size() ? FIXED_SIZE2 : 256;
+    double grow = fixed_size() ? 0.0 : 2.0;
     if (run.c->route == ON_LISTENER) return mtmsg_listener_newbuffer(run.listener, NULL, 0, size1, size2, grow, out);
-    return mtmsg_buffer_new(NULL, 0, size1, size2, grow, out);
+    mtmsg_status status = mtmsg_buffer_new(NULL, 0, size1, size2, grow, out);
+    if (status == MTMSG_OK && run.c->route == ON_NOTIFIED) {
+        status = mtmsg_buffer_notifier(*out, run.notified, MTMSG_NOTIFY_ADDED, NULL);
+        if (status != MTMSG_OK) {
+            mtmsg_buffer_release(*out);
+            *out = NULL;
+        }
+    }
+    return status;
 }
 
 /* A new buffer and its generation; retries while everything is aborted. */
@@ -341,14 +368,14 @@ static mtmsg_status send_once(producer *me, mtmsg_buffer *handle, const message 
         mtmsg_writer_clear(me->writer);
         for (int i = 0; i < VALUES && status == MTMSG_OK; i++) status = mtmsg_writer_add(me->writer, &v[i], 1);
         if (status != MTMSG_OK) return status;
-        do {
-            status = mtmsg_writer_addmsg(me->writer, handle);
-            if (status == MTMSG_WOULD_BLOCK) sched_yield();
-        } while (status == MTMSG_WOULD_BLOCK);
+        while ((status = mtmsg_writer_addmsg(me->writer, handle)) == MTMSG_WOULD_BLOCK) sched_yield();
         return status;
     }
-    if (run.c->fixed) return mtmsg_buffer_addmsg_wait(handle, v, VALUES, MTMSG_FOREVER);
-    return mtmsg_buffer_addmsg(handle, v, VALUES);
+    if (run.c->adding == FIXED_WAITING) return mtmsg_buffer_addmsg_wait(handle, v, VALUES, MTMSG_FOREVER);
+    mtmsg_status status;
+    /* the buffer is full until a consumer takes something */
+    while ((status = mtmsg_buffer_addmsg(handle, v, VALUES)) == MTMSG_WOULD_BLOCK) sched_yield();
+    return status;
 }
 
 /* Sends message seq of this producer until it is in a buffer. */
@@ -435,13 +462,32 @@ static size_t read_message(consumer *me, mtmsg_value *v, size_t max)
     return got == remaining ? got : SIZE_MAX;
 }
 
+/* A notification, then the message it announced, which must be there:
+ * each notification is added after its message, and each consumer takes
+ * one message per notification. */
+static mtmsg_status take_notified(consumer *me)
+{
+    mtmsg_status status = mtmsg_buffer_nextmsg(run.notified, me->reader, MTMSG_FOREVER);
+    if (status != MTMSG_OK) return status;
+    status = mtmsg_buffer_nextmsg(me->view.handle, me->reader, 0);
+    if (status == MTMSG_TIMEOUT) fail_run("%s: notified of a message the buffer did not have", "consumer", 0, 0);
+    return status;
+}
+
+static mtmsg_status take_next(consumer *me)
+{
+    switch (run.c->route) {
+    case ON_LISTENER: return mtmsg_listener_nextmsg(me->listener, me->reader, MTMSG_FOREVER);
+    case ON_NOTIFIED: return take_notified(me);
+    default: return mtmsg_buffer_nextmsg(me->view.handle, me->reader, MTMSG_FOREVER);
+    }
+}
+
 static void *consume(void *arg)
 {
     consumer *me = arg;
     for (;;) {
-        mtmsg_status status = run.c->route == ON_LISTENER
-            ? mtmsg_listener_nextmsg(me->listener, me->reader, MTMSG_FOREVER)
-            : mtmsg_buffer_nextmsg(me->view.handle, me->reader, MTMSG_FOREVER);
+        mtmsg_status status = take_next(me);
         if (status == MTMSG_OK) {
             mtmsg_value v[VALUES + 1];
             size_t got = read_message(me, v, VALUES + 1);
@@ -547,6 +593,90 @@ static void *inject_faults(void *arg)
     return NULL;
 }
 
+/* ---- msgcnt while the traffic runs ---- */
+
+/* One msgcnt of a buffer against what the counters allow: at most what was
+ * sent, plus one for each producer that added a message and has not
+ * counted it yet (and no more than a fixed buffer holds); with `exact`
+ * (every message goes to this buffer and stays there until taken), at
+ * least what was sent and not taken, less one for each consumer that took
+ * a message and has not counted it yet. */
+static void check_count(const char *which, mtmsg_buffer *buffer, bool exact, bool fixed)
+{
+    long long sent_before = atomic_load(&run.sent);
+    size_t count = 0;
+    mtmsg_status status = mtmsg_buffer_msgcnt(buffer, &count);
+    long long sent_after = atomic_load(&run.sent);
+    long long removed_after = atomic_load(&run.taken) + atomic_load(&run.corrupt);
+    if (status == MTMSG_OBJECT_CLOSED || status == MTMSG_OPERATION_ABORTED) return; /* a fault's */
+    if (status != MTMSG_OK) {
+        fail_status("mtmsg_buffer_msgcnt", status);
+        return;
+    }
+    long long most = sent_after + run.c->producers;
+    if (fixed && (long long)fixed_buffer_capacity < most) most = (long long)fixed_buffer_capacity;
+    long long least = exact ? sent_before - removed_after - run.c->consumers : 0;
+    if (least < 0) least = 0;
+    if (count > (size_t)most || count < (size_t)least) {
+        char text[300];
+        snprintf(text, sizeof text, "mtmsg_buffer_msgcnt of %s gave %zu, not within [%lld, %lld] (%lld sent, %lld taken)",
+                 which, count, least, most, sent_after, removed_after);
+        fail_run("%s", text, 0, 0);
+    }
+}
+
+static void *sample_counts(void *arg)
+{
+    (void)arg;
+    bool exact = run.slots == 1 && !(run.c->faults & FAULT_CLOSE);
+    do {
+        for (int i = 0; i < run.slots; i++) {
+            slot *s = &run.slot[i];
+            /* held, so that a fault does not release the handle meanwhile */
+            pthread_mutex_lock(&s->lock);
+            if (s->handle) check_count("a buffer the producers add to", s->handle, exact, fixed_size());
+            pthread_mutex_unlock(&s->lock);
+        }
+        if (run.notified) check_count("the notified buffer", run.notified, exact, false);
+        atomic_fetch_add(&run.count_samples, 1);
+        pause_micros(100);
+    } while (!atomic_load(&run.stop_sampling));
+    return NULL;
+}
+
+/* As many of the smallest message of the cases (every number 0, no
+ * payload) as an empty fixed buffer takes: no fixed buffer of a case
+ * ever holds more. */
+static size_t measure_fixed_buffer_capacity(void)
+{
+    message smallest;
+    mtmsg_value v[VALUES];
+    mtmsg_buffer *buffer = NULL;
+    size_t count = 0;
+    memset(&smallest, 0, sizeof smallest);
+    to_values(&smallest, v);
+    if (mtmsg_buffer_new(NULL, 0, FIXED_SIZE1, FIXED_SIZE2, 0.0, &buffer) != MTMSG_OK) return SIZE_MAX;
+    while (mtmsg_buffer_addmsg(buffer, v, VALUES) == MTMSG_OK) count++;
+    mtmsg_buffer_release(buffer);
+    return count;
+}
+
+/* ---- burners ---- */
+
+/* Threads that only spin, beside every case (MTMSG_STRESS_BURNERS): with
+ * more runnable threads than cores, the scheduler preempts producers and
+ * consumers at arbitrary points, inside the library's locks too. */
+#define MAX_BURNERS 64
+static atomic_bool burners_stop;
+
+static void *burn(void *arg)
+{
+    (void)arg;
+    volatile uint64_t spins = 0;
+    while (!atomic_load_explicit(&burners_stop, memory_order_relaxed)) spins++;
+    return NULL;
+}
+
 /* ---- the watchdog ---- */
 
 static atomic_bool watchdog_stop;
@@ -636,7 +766,7 @@ static void stress(const stress_case *c)
 {
     producer producers[MAX_PRODUCERS];
     consumer consumers[MAX_CONSUMERS];
-    pthread_t fault_thread, watchdog_thread;
+    pthread_t fault_thread, watchdog_thread, sampling_thread;
     static double stall;
     int p, i;
 
@@ -658,6 +788,7 @@ static void stress(const stress_case *c)
         CHECK_OK(mtmsg_listener_new("stress", 6, &run.listener));
         CHECK_OK(mtmsg_listener_newbuffer(run.listener, "control", 7, 16, 64, 2.0, &run.control));
     }
+    if (c->route == ON_NOTIFIED) CHECK_OK(mtmsg_buffer_new("notified", 8, 64, 256, 2.0, &run.notified));
     bool own = c->route == ON_LISTENER && (c->faults & FAULT_RELEASE);
     for (i = 0; i < run.slots; i++) {
         pthread_mutex_init(&run.slot[i].lock, NULL);
@@ -689,8 +820,11 @@ static void stress(const stress_case *c)
     }
     atomic_store(&run.phase, "producers running");
     if (c->faults) CHECK(pthread_create(&fault_thread, NULL, inject_faults, NULL) == 0);
+    CHECK(pthread_create(&sampling_thread, NULL, sample_counts, NULL) == 0);
     for (p = 0; p < c->producers; p++) CHECK(pthread_create(&producers[p].thread, NULL, produce, &producers[p]) == 0);
     for (p = 0; p < c->producers; p++) pthread_join(producers[p].thread, NULL);
+    atomic_store(&run.stop_sampling, true);
+    pthread_join(sampling_thread, NULL);
     if (c->faults) {
         atomic_store(&run.stop_faults, true);
         pthread_join(fault_thread, NULL);
@@ -702,8 +836,8 @@ static void stress(const stress_case *c)
     mtmsg_value none = mv_nil();
     for (i = 0; i < c->consumers; i++) {
         mtmsg_buffer *target = c->route == ON_LISTENER ? run.control : run.slot[0].handle;
-        CHECK_OK(c->fixed && c->route != ON_LISTENER ? mtmsg_buffer_addmsg_wait(target, &none, 0, MTMSG_FOREVER)
-                                                     : mtmsg_buffer_addmsg(target, &none, 0));
+        CHECK_OK(c->adding != GROWING && c->route != ON_LISTENER ? mtmsg_buffer_addmsg_wait(target, &none, 0, MTMSG_FOREVER)
+                                                                 : mtmsg_buffer_addmsg(target, &none, 0));
     }
     for (i = 0; i < c->consumers; i++) pthread_join(consumers[i].thread, NULL);
     double took = now() - start;
@@ -720,10 +854,11 @@ static void stress(const stress_case *c)
     }
     printf("  # %s: P=%d C=%d: %lld messages checked (%lld sent, %lld lost to close), %.2f s, %.0f ns each; "
            "faults: %lld closes, %lld buffer aborts, %lld listener aborts, %lld global aborts, %lld releases, "
-           "%lld retries\n",
+           "%lld retries; %lld msgcnt samples\n",
            case_title, c->producers, c->consumers, taken, sent, lost_to_close, took, took * 1e9 / (double)(sent ? sent : 1),
            (long long)run.closes, (long long)run.buffer_aborts, (long long)run.listener_aborts,
-           (long long)run.global_aborts, (long long)run.releases, (long long)run.retries);
+           (long long)run.global_aborts, (long long)run.releases, (long long)run.retries,
+           (long long)run.count_samples);
 
     for (p = 0; p < c->producers; p++) {
         mtmsg_writer_release(producers[p].writer);
@@ -739,6 +874,7 @@ static void stress(const stress_case *c)
         pthread_mutex_destroy(&run.slot[i].lock);
     }
     mtmsg_buffer_release(run.control);
+    mtmsg_buffer_release(run.notified);
     mtmsg_listener_release(run.listener);
     for (p = 0; p < c->producers; p++) {
         free(run.sent_gen[p]);
@@ -873,30 +1009,40 @@ static void waiters_outlive_the_threads_that_created_their_buffers(void)
 /* ---- the cases ---- */
 
 static const stress_case cases[] = {
-    { "one_buffer", ON_BUFFER, 1, 1, false, 0 },
-    { "one_buffer", ON_BUFFER, 1, 8, false, 0 },
-    { "one_buffer", ON_BUFFER, 8, 1, false, 0 },
-    { "one_buffer", ON_BUFFER, 8, 8, false, 0 },
-    { "one_buffer", ON_BUFFER, 3, 5, false, 0 },
-    { "one_fixed_buffer", ON_BUFFER, 1, 1, true, 0 },
-    { "one_fixed_buffer", ON_BUFFER, 8, 8, true, 0 },
-    { "one_fixed_buffer", ON_BUFFER, 2, 6, true, 0 },
-    { "listener", ON_LISTENER, 1, 1, false, 0 },
-    { "listener", ON_LISTENER, 8, 8, false, 0 },
-    { "listener", ON_LISTENER, 2, 8, false, 0 },
-    { "listener", ON_LISTENER, 8, 2, false, 0 },
-    { "listener_fixed", ON_LISTENER, 8, 8, true, 0 },
-    { "writer_reader", WRITER_READER, 1, 1, false, 0 },
-    { "writer_reader", WRITER_READER, 8, 8, false, 0 },
-    { "writer_reader_fixed", WRITER_READER, 4, 4, true, 0 },
-    { "faults_one_buffer_closed", ON_BUFFER, 8, 8, false, FAULT_CLOSE },
-    { "faults_one_fixed_buffer_closed", ON_BUFFER, 4, 4, true, FAULT_CLOSE },
-    { "faults_listener_buffers_closed", ON_LISTENER, 8, 8, false, FAULT_CLOSE },
-    { "faults_one_buffer_aborted", ON_BUFFER, 8, 8, true, FAULT_ABORT | FAULT_GLOBAL_ABORT },
-    { "faults_listener_aborted", ON_LISTENER, 8, 8, false, FAULT_ABORT | FAULT_LISTENER_ABORT | FAULT_GLOBAL_ABORT },
-    { "faults_writer_reader_all", WRITER_READER, 4, 4, false, FAULT_CLOSE | FAULT_ABORT | FAULT_GLOBAL_ABORT },
-    { "faults_one_buffer_references", ON_BUFFER, 8, 8, false, FAULT_RELEASE | FAULT_GLOBAL_ABORT },
-    { "faults_listener_buffers_collected", ON_LISTENER, 8, 8, false,
+    { "one_buffer", ON_BUFFER, 1, 1, GROWING, 0 },
+    { "one_buffer", ON_BUFFER, 1, 8, GROWING, 0 },
+    { "one_buffer", ON_BUFFER, 8, 1, GROWING, 0 },
+    { "one_buffer", ON_BUFFER, 8, 8, GROWING, 0 },
+    { "one_buffer", ON_BUFFER, 3, 5, GROWING, 0 },
+    { "one_fixed_buffer", ON_BUFFER, 1, 1, FIXED_WAITING, 0 },
+    { "one_fixed_buffer", ON_BUFFER, 8, 8, FIXED_WAITING, 0 },
+    { "one_fixed_buffer", ON_BUFFER, 2, 6, FIXED_WAITING, 0 },
+    { "one_fixed_buffer_retrying", ON_BUFFER, 1, 1, FIXED_RETRYING, 0 },
+    { "one_fixed_buffer_retrying", ON_BUFFER, 8, 8, FIXED_RETRYING, 0 },
+    { "one_fixed_buffer_retrying", ON_BUFFER, 6, 2, FIXED_RETRYING, 0 },
+    { "listener", ON_LISTENER, 1, 1, GROWING, 0 },
+    { "listener", ON_LISTENER, 8, 8, GROWING, 0 },
+    { "listener", ON_LISTENER, 2, 8, GROWING, 0 },
+    { "listener", ON_LISTENER, 8, 2, GROWING, 0 },
+    { "listener_fixed", ON_LISTENER, 8, 8, FIXED_WAITING, 0 },
+    { "listener_fixed_retrying", ON_LISTENER, 4, 4, FIXED_RETRYING, 0 },
+    { "writer_reader", WRITER_READER, 1, 1, GROWING, 0 },
+    { "writer_reader", WRITER_READER, 8, 8, GROWING, 0 },
+    { "writer_reader_fixed", WRITER_READER, 4, 4, FIXED_RETRYING, 0 },
+    { "notifier", ON_NOTIFIED, 1, 1, GROWING, 0 },
+    { "notifier", ON_NOTIFIED, 4, 4, GROWING, 0 },
+    { "notifier_fixed", ON_NOTIFIED, 4, 4, FIXED_WAITING, 0 },
+    { "notifier_fixed_retrying", ON_NOTIFIED, 8, 8, FIXED_RETRYING, 0 },
+    { "faults_one_buffer_closed", ON_BUFFER, 8, 8, GROWING, FAULT_CLOSE },
+    { "faults_one_fixed_buffer_closed", ON_BUFFER, 4, 4, FIXED_WAITING, FAULT_CLOSE },
+    { "faults_one_fixed_buffer_retrying_closed_and_aborted", ON_BUFFER, 4, 4, FIXED_RETRYING,
+      FAULT_CLOSE | FAULT_ABORT | FAULT_GLOBAL_ABORT },
+    { "faults_listener_buffers_closed", ON_LISTENER, 8, 8, GROWING, FAULT_CLOSE },
+    { "faults_one_buffer_aborted", ON_BUFFER, 8, 8, FIXED_WAITING, FAULT_ABORT | FAULT_GLOBAL_ABORT },
+    { "faults_listener_aborted", ON_LISTENER, 8, 8, GROWING, FAULT_ABORT | FAULT_LISTENER_ABORT | FAULT_GLOBAL_ABORT },
+    { "faults_writer_reader_all", WRITER_READER, 4, 4, GROWING, FAULT_CLOSE | FAULT_ABORT | FAULT_GLOBAL_ABORT },
+    { "faults_one_buffer_references", ON_BUFFER, 8, 8, GROWING, FAULT_RELEASE | FAULT_GLOBAL_ABORT },
+    { "faults_listener_buffers_collected", ON_LISTENER, 8, 8, GROWING,
       FAULT_RELEASE | FAULT_LISTENER_ABORT | FAULT_GLOBAL_ABORT },
 };
 
@@ -906,8 +1052,21 @@ int main(int argc, char **argv)
     const char *count = getenv("MTMSG_STRESS_MESSAGES");
     stress_messages = count ? atoll(count) : 20000;
     if (stress_messages < 16) stress_messages = 16;
-    printf("  # %lld messages per case\n", (long long)stress_messages);
+    const char *burner_count = getenv("MTMSG_STRESS_BURNERS");
+    int burners = burner_count ? atoi(burner_count) : 0;
+    if (burners < 0) burners = 0;
+    if (burners > MAX_BURNERS) burners = MAX_BURNERS;
+    fixed_buffer_capacity = measure_fixed_buffer_capacity();
+    printf("  # %lld messages per case, %d burners beside them; a fixed buffer holds %zu messages at most\n",
+           (long long)stress_messages, burners, fixed_buffer_capacity);
     setvbuf(stdout, NULL, _IOLBF, 0);
+    pthread_t burner_threads[MAX_BURNERS];
+    for (int b = 0; b < burners; b++) {
+        if (pthread_create(&burner_threads[b], NULL, burn, NULL) != 0) {
+            printf("FAIL burners: cannot start burner %d\n0 passed, 1 failed\n", b);
+            return 1;
+        }
+    }
     for (size_t i = 0; i < COUNT_OF(cases); i++) {
         const stress_case *c = &cases[i];
         snprintf(case_title, sizeof case_title, "%s_P%d_C%d", c->name, c->producers, c->consumers);
@@ -927,5 +1086,7 @@ int main(int argc, char **argv)
         }
     }
     RUN(waiters_outlive_the_threads_that_created_their_buffers);
+    atomic_store(&burners_stop, true);
+    for (int b = 0; b < burners; b++) pthread_join(burner_threads[b], NULL);
     return check_summary();
 }

@@ -102,9 +102,15 @@ function s.exactly(all, p, n)
   return all.count[p] == n and all.sum[p] == sum and all.squares[p] == squares
 end
 
+-- The name of an mtmsg error ("operation_aborted", "object_closed", ...),
+-- "error" for any other.
+function s.error_name(err)
+  return tostring(err):match("^mtmsg%.error%.([%w_]+)") or "error"
+end
+
 -- Takes one message from a buffer or listener: "ok", n, values...;
--- "empty" for an empty message; or the error's name ("operation_aborted",
--- "object_closed", ...) and its text.
+-- "empty" for an empty message (or none before the timeout); or the
+-- error's name and its text.
 function s.take(mtmsg, source, timeout)
   local function result(ok, ...)
     if ok then
@@ -113,9 +119,24 @@ function s.take(mtmsg, source, timeout)
       return "ok", n, ...
     end
     local err = ...
-    return tostring(err):match("^mtmsg%.error%.([%w_]+)") or "error", err
+    return s.error_name(err), err
   end
   return result(pcall(source.nextmsg, source, timeout))
+end
+
+-- Spins until the buffer `stop_id` holds a message: a thread that only
+-- burns CPU, so that with more threads than cores the others are preempted
+-- anywhere, inside mtmsg's locks too. It looks at the buffer rarely, and
+-- through pcall: an abort of everything may be under way.
+function s.burn(stop_id)
+  local mtmsg = require "mtmsg"
+  local stop = mtmsg.buffer(stop_id)
+  local spins = 0
+  repeat
+    for _ = 1, 100000 do spins = spins + 1 end
+    local ok, count = pcall(stop.msgcnt, stop)
+  until ok and count > 0
+  return spins
 end
 
 -- Busy-waits for `seconds` without mtmsg (whose sleep raises while

@@ -1,6 +1,9 @@
 -- Stress (issue 6) from Lua: producer and consumer threads, each with its
--- own Lua state, on one buffer, on a listener with many buffers and
--- through writers and readers; with faults while the traffic runs: the
+-- own Lua state, on one buffer (growing; fixed, its producers waiting for
+-- room or retrying addmsg), on a listener with many buffers, through
+-- writers and readers, and on a buffer whose notifier announces each
+-- message in another that consumers wait on; with faults while the
+-- traffic runs: the
 -- global mtmsg.abort() and buffer aborts, a buffer closed, buffers
 -- collected with messages still queued, and threads that end (their states
 -- closed) while others wait on what they created. Every message is checked
@@ -9,8 +12,10 @@
 -- each producer is what it sent first.
 --
 -- MTMSG_STRESS_MESSAGES: messages per case (default 2000; make stress runs
--- 1,000,000). Each case prints its figures. MTMSG_TEST_QUICK (valgrind):
--- at most 5 aborts per case.
+-- 1,000,000). MTMSG_STRESS_BURNERS: threads that only spin beside every
+-- case (default 0; make stress and the burner suite of make test set
+-- them). Each case prints its figures. MTMSG_TEST_QUICK (valgrind): at most
+-- 5 aborts per case.
 
 local t = require "testlib"
 local s = require "stresslib"
@@ -18,11 +23,14 @@ local mtmsg = t.mtmsg
 local tests = t.suite()
 
 local messages = tonumber(os.getenv("MTMSG_STRESS_MESSAGES") or "") or 2000
+local burners = tonumber(os.getenv("MTMSG_STRESS_BURNERS") or "") or 0
 
 -- Sends seq 0 .. n-1 of producer p to the buffer `id` (through a writer
 -- when `how` is "writer", to its own listener buffers when "listener",
--- dropping each after `collect_every` messages when given). Retries while
--- aborted; stops at object_closed. Returns how many it sent.
+-- dropping each after `collect_every` messages when given; with addmsg
+-- again while the fixed buffer is full when "retry", else waiting for
+-- room). Retries while aborted; stops at object_closed. Returns how many
+-- it sent.
 local function produce(how, id, p, n, collect_every)
   local mtmsg = require "mtmsg"
   local s = require "stresslib"
@@ -30,7 +38,7 @@ local function produce(how, id, p, n, collect_every)
     while true do
       local ok, result = pcall(f, ...)
       if ok then return true, result end
-      local name = tostring(result):match("^mtmsg%.error%.([%w_]+)")
+      local name = s.error_name(result)
       if name == "object_closed" then return false end
       if name ~= "operation_aborted" then error(result, 0) end
     end
@@ -62,6 +70,10 @@ local function produce(how, id, p, n, collect_every)
         collectgarbage()
         _, buffers[i] = retry(target.newbuffer, target)
       end
+    elseif how == "retry" then
+      -- false while the buffer is full
+      local added
+      repeat ok, added = retry(target.addmsg, target, s.message(p, seq)) until not ok or added
     else
       -- waits for room when the buffer is fixed and full
       ok = retry(target.waitaddmsg, target, nil, s.message(p, seq))
@@ -73,10 +85,12 @@ end
 
 -- Takes messages from the buffer or listener `id` until a "stop" message
 -- or object_closed (order checked per `streams`, see stresslib.tally);
--- retries while aborted. Each time it finds nothing
--- queued it tells the buffer `progress_id` how many it took since it last
--- told, then waits without a timeout. Returns its tally (encoded).
-local function consume(how, id, producers, progress_id, streams)
+-- retries while aborted. With `how` "notified" it waits on the buffer
+-- `notified_id` instead, and takes a message from `id` for each empty
+-- message there. Each time it finds nothing queued it tells the buffer
+-- `progress_id` how many it took since it last told, then waits without
+-- a timeout. Returns its tally (encoded).
+local function consume(how, id, producers, progress_id, streams, notified_id)
   local mtmsg = require "mtmsg"
   local s = require "stresslib"
   local function find(f, key)
@@ -88,7 +102,8 @@ local function consume(how, id, producers, progress_id, streams)
   end
   local source = find(how == "listener" and mtmsg.listener or mtmsg.buffer, id)
   local progress = find(mtmsg.buffer, progress_id)
-  local reader = how == "writer" and mtmsg.newreader(16)
+  local notified = notified_id and find(mtmsg.buffer, notified_id)
+  local reader = (how == "writer" or how == "notified") and mtmsg.newreader(16)
   local tally, taken = s.tally(producers, streams), 0
   local function report()
     while taken > 0 do
@@ -100,23 +115,29 @@ local function consume(how, id, producers, progress_id, streams)
       end
     end
   end
+  -- the next message as stresslib.take gives it
+  local function take(timeout)
+    if how == "writer" then
+      local ok, got = pcall(reader.nextmsg, reader, source, timeout)
+      if not ok then return s.error_name(got), got end
+      if not got then return "empty" end
+      local values = { reader:next(6) }
+      return "ok", #values, values[1], values[2], values[3], values[4], values[5]
+    elseif how == "notified" then
+      local ok, got = pcall(reader.nextmsg, reader, notified, timeout)
+      if not ok then return s.error_name(got), got end
+      if not got then return "empty" end
+      -- each notification comes after its message, and each consumer
+      -- takes one message per notification: the message is there
+      local status, n, a, b, c, d, e = s.take(mtmsg, source, 0)
+      if status == "empty" then error("consumer: notified of a message the buffer did not have", 0) end
+      return status, n, a, b, c, d, e
+    end
+    return s.take(mtmsg, source, timeout)
+  end
   local timeout = 0
   while true do
-    local status, n, a, b, c, d, e
-    if reader then
-      local ok, got = pcall(reader.nextmsg, reader, source, timeout)
-      if ok and got then
-        local values = { reader:next(6) }
-        status, n = "ok", #values
-        a, b, c, d, e = values[1], values[2], values[3], values[4], values[5]
-      elseif ok then
-        status = "empty"
-      else
-        status, a = tostring(got):match("^mtmsg%.error%.([%w_]+)") or "error", got
-      end
-    else
-      status, n, a, b, c, d, e = s.take(mtmsg, source, timeout)
-    end
+    local status, n, a, b, c, d, e = take(timeout)
     if status == "ok" and a == "stop" then
       break
     elseif status == "ok" then
@@ -166,13 +187,32 @@ local function start_all(fn, count, ...)
   return threads
 end
 
+-- Runs f(...) with `burners` threads beside it that only spin.
+local function with_burners(f, ...)
+  if burners <= 0 then return f(...) end
+  local stop = mtmsg.newbuffer()
+  local threads = start_all(s.burn, burners, stop:id())
+  local results = t.pack(pcall(f, ...))
+  -- a failed case may have left everything aborted for a moment
+  while not pcall(stop.addmsg, stop, "stop") do end
+  for i = 1, burners do t.join(threads[i]) end
+  if not results[1] then error(results[2], 0) end
+  return t.unpack(results, 2, results.n)
+end
+
 -- Runs one case; returns the merged tally and what each producer sent.
-local function traffic(opts)
+local function traffic_beside_burners(opts)
   local producers, consumers, how = opts.producers, opts.consumers, opts.how
   local per_producer = math.max(2, math.floor(messages / producers))
-  local source = how == "listener" and mtmsg.newlistener() or mtmsg.newbuffer(opts.fixed and 256 or 128,
-    opts.fixed and 4096 or 1024, opts.fixed and 0 or 2)
+  local fixed = opts.fixed or how == "retry"
+  local source = how == "listener" and mtmsg.newlistener() or mtmsg.newbuffer(fixed and 256 or 128,
+    fixed and 4096 or 1024, fixed and 0 or 2)
   local control = how == "listener" and source:newbuffer() or source
+  local notified
+  if how == "notified" then
+    notified = mtmsg.newbuffer()
+    source:notifier(notified, ">")
+  end
   local start = mtmsg.time()
   local progress = mtmsg.newbuffer()
   local consumer_threads = {}
@@ -180,7 +220,8 @@ local function traffic(opts)
   -- producer sends to its 4 in turn); none when buffers are replaced
   local streams = how ~= "listener" and 1 or opts.collect_every and 0 or 4
   for i = 1, consumers do
-    consumer_threads[i] = t.start(consume, how, source:id(), producers, progress:id(), streams)
+    consumer_threads[i] = t.start(consume, how, source:id(), producers, progress:id(), streams,
+      notified and notified:id())
   end
   local stop, fault
   if opts.abort then
@@ -211,12 +252,19 @@ local function traffic(opts)
     mtmsg.abort(false)
   end
   if not opts.close_after then
-    -- every message taken, then one stop message for each consumer
+    -- every message taken, then one stop message for each consumer; no
+    -- buffer ever counts more than were sent and not yet told taken
     local told, limit = 0, tonumber(os.getenv("MTMSG_TEST_WATCHDOG") or "") or 60
     while told < total do
       local n = progress:nextmsg(limit > 0 and limit / 2 or nil)
       if n == nil then error("the consumers took " .. told .. " of " .. total .. " messages and stopped") end
       told = told + n
+      local counted = { notified }
+      if how ~= "listener" then counted[#counted + 1] = source end
+      for _, queue in ipairs(counted) do
+        local count = queue:msgcnt()
+        t.check(count <= total - told, "msgcnt " .. count .. " with " .. total .. " sent, " .. told .. " taken")
+      end
     end
     for _ = 1, consumers do control:addmsg("stop") end
   end
@@ -226,12 +274,16 @@ local function traffic(opts)
   local all = s.merge(producers, tallies)
   local taken = 0
   for p = 1, producers do taken = taken + all.count[p] end
-  t.note(string.format("P=%d C=%d: %d messages checked of %d sent, %.2f s; faults: %d aborts%s%s",
-    producers, consumers, taken, total, took, aborts, opts.close_after and ", 1 close" or "",
+  t.note(string.format("P=%d C=%d, %d burners: %d messages checked of %d sent, %.2f s; faults: %d aborts%s%s",
+    producers, consumers, burners, taken, total, took, aborts, opts.close_after and ", 1 close" or "",
     opts.collect_every and (", buffers collected every " .. opts.collect_every .. " messages") or ""))
   t.eq(all.corrupt, 0, "corrupt messages")
   t.eq(all.disorder, 0, "messages out of order for a consumer")
   return all, sent, per_producer
+end
+
+local function traffic(opts)
+  return with_burners(traffic_beside_burners, opts)
 end
 
 local function delivered_exactly_once(opts)
@@ -253,8 +305,17 @@ function tests.stress_producers_and_consumers_on_a_listener_with_many_buffers()
   delivered_exactly_once { producers = 3, consumers = 3, how = "listener" }
 end
 
+function tests.stress_producers_retrying_addmsg_on_a_full_fixed_buffer()
+  delivered_exactly_once { producers = 3, consumers = 2, how = "retry" }
+end
+
 function tests.stress_through_writers_and_readers()
   delivered_exactly_once { producers = 2, consumers = 2, how = "writer" }
+end
+
+function tests.stress_consumers_waiting_on_the_notifier_of_a_buffer()
+  delivered_exactly_once { producers = 3, consumers = 3, how = "notified" }
+  delivered_exactly_once { producers = 2, consumers = 3, how = "notified", fixed = true }
 end
 
 function tests.stress_with_everything_and_the_buffer_aborted_now_and_then()
@@ -302,28 +363,30 @@ local function wait_on(kind, id, ready_id)
 end
 
 function tests.stress_threads_end_while_others_wait_on_what_they_created()
-  local rounds = math.max(10, math.min(200, math.floor(messages / 100)))
-  local start = mtmsg.time()
-  for _ = 1, rounds do
-    local ready, go, waiting = mtmsg.newbuffer(), mtmsg.newbuffer(), mtmsg.newbuffer()
-    local creator = t.start(create_then_end, ready:id(), go:id())
-    local buffer_id, listener_id = ready:nextmsg(10)
-    t.check(buffer_id, "the creator did not start")
-    local on_buffer = t.start(wait_on, "buffer", buffer_id, waiting:id())
-    local on_listener = t.start(wait_on, "listener", listener_id, waiting:id())
-    t.eq(select("#", waiting:nextmsg(10)), 0)
-    t.eq(select("#", waiting:nextmsg(10)), 0)
-    go:addmsg()
-    t.join(creator) -- its state closed: its references gone
-    mtmsg.buffer(buffer_id):addmsg("hello")
-    t.eq(t.join(on_buffer), "hello", "the waiter on the ended thread's buffer")
-    local first, second = t.join(on_listener)
-    t.eq(first, "left behind", "the waiter on the ended thread's listener")
-    t.check(tostring(second):find(mtmsg.error.no_buffers, 1, true) == 1, "then: " .. tostring(second))
-    t.raises("unknown_object", mtmsg.listener, listener_id)
-  end
-  t.note(string.format("%d rounds: a thread ended (its state closed) while two others waited on what it made, %.2f s",
-    rounds, mtmsg.time() - start))
+  with_burners(function()
+    local rounds = math.max(10, math.min(200, math.floor(messages / 100)))
+    local start = mtmsg.time()
+    for _ = 1, rounds do
+      local ready, go, waiting = mtmsg.newbuffer(), mtmsg.newbuffer(), mtmsg.newbuffer()
+      local creator = t.start(create_then_end, ready:id(), go:id())
+      local buffer_id, listener_id = ready:nextmsg(10)
+      t.check(buffer_id, "the creator did not start")
+      local on_buffer = t.start(wait_on, "buffer", buffer_id, waiting:id())
+      local on_listener = t.start(wait_on, "listener", listener_id, waiting:id())
+      t.eq(select("#", waiting:nextmsg(10)), 0)
+      t.eq(select("#", waiting:nextmsg(10)), 0)
+      go:addmsg()
+      t.join(creator) -- its state closed: its references gone
+      mtmsg.buffer(buffer_id):addmsg("hello")
+      t.eq(t.join(on_buffer), "hello", "the waiter on the ended thread's buffer")
+      local first, second = t.join(on_listener)
+      t.eq(first, "left behind", "the waiter on the ended thread's listener")
+      t.check(tostring(second):find(mtmsg.error.no_buffers, 1, true) == 1, "then: " .. tostring(second))
+      t.raises("unknown_object", mtmsg.listener, listener_id)
+    end
+    t.note(string.format("%d rounds: a thread ended (its state closed) while two others waited on what it made, %.2f s",
+      rounds, mtmsg.time() - start))
+  end)
 end
 
 return tests
