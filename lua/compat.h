@@ -28,6 +28,12 @@
 #define compat_checkversion(L) ((void)(L))
 #endif
 
+/*
+ * To-be-closed variables (5.4 on) need nothing here: every version gets the
+ * __close metamethod (object.c), which earlier versions never call by
+ * themselves and which releases the reference alike when called by hand.
+ */
+
 /* Our userdata need no user values, which 5.4 lets us say. */
 #if LUA_VERSION_NUM >= 504
 #define compat_newuserdata(L, size) lua_newuserdatauv((L), (size), 0)

@@ -10,11 +10,13 @@
 /*
  * Raises the library's text for the failed call as it is, without Lua's
  * "file:line:" prefix, so err:match(mtmsg.error.object_closed) and
- * comparisons with the documented texts work.
+ * comparisons with the documented texts work. Timeout and would_block are
+ * results, which leave the last error text as an earlier call set it: a
+ * call that has no such result raises them by name (glue_check).
  */
 int glue_raise(lua_State *L, mtmsg_status status)
 {
-    const char *text = mtmsg_last_error();
+    const char *text = status == MTMSG_TIMEOUT || status == MTMSG_WOULD_BLOCK ? NULL : mtmsg_last_error();
     if (text == NULL || text[0] == '\0') {
         text = mtmsg_status_name(status);
     }

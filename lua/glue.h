@@ -58,63 +58,83 @@ typedef struct glue_message {
 } glue_message;
 
 /*
- * A reader handle and how many calls are pushing values out of it right now.
- * Pushing can run finalizers, and a finalizer could reuse this very reader,
- * which would free the strings still to be pushed; busy lets the glue see
- * that. An error while pushing (out of memory) leaves busy raised for good:
- * the buffers and listeners of the Lua state then take each message into a
- * spare reader, a reader object refuses nextmsg and clear; slower or
- * stricter, never unsafe.
- */
-typedef struct glue_reader {
-    mtmsg_reader *handle;
-    unsigned busy;
-} glue_reader;
-
-/*
- * A buffer or listener userdata is its handle and nothing else, so that it
+ * Every object of the four classes is a userdata that starts with its
+ * handle: one reference (to a buffer or listener) or the writer or reader
+ * itself, of the class's mtmsg_ type. NULL until the library has handed
+ * the handle out, and again once __gc or __close released it; the generic
+ * check (glue_checkobject) and the release see every class through this.
+ * A buffer or listener userdata is that handle and nothing else, so that it
  * costs the Lua heap as little as a userdata can; what the methods need
  * besides lives once per Lua state (glue_state). Nonblock mode belongs to
  * the handle, and so to the reference, in the library.
  */
-typedef struct glue_buffer {
-    mtmsg_buffer *handle;
-} glue_buffer;
-
-typedef struct glue_listener {
-    mtmsg_listener *handle;
-} glue_listener;
-
-typedef struct glue_writer {
-    mtmsg_writer *handle;
-} glue_writer;
+typedef struct glue_object {
+    void *handle;
+} glue_object;
 
 /*
- * What the module keeps per Lua state: a userdata that is the upvalue
- * (GLUE_STATE) of every method and metamethod; the module functions have
- * none, and stay plain C functions, which messages can carry. classes holds
- * the address of each class's metatable: a method recognises its objects
- * by comparing addresses, not by looking the class up in the registry by
- * name. The state's own metatable holds those tables, which keeps them
- * alive, and so their addresses unique, while the state lives. A Lua state
- * runs one call at a time, so one reader (for buffer:nextmsg and
- * listener:nextmsg) and one scratch serve all its objects; a finalizer that
- * re-enters nextmsg while values are pushed finds the reader busy.
+ * A reader object, and the reader a Lua state's buffers and listeners take
+ * messages into: the handle (an mtmsg_reader, first as in every object) and
+ * how many calls are pushing values out of it right now. Pushing can run
+ * finalizers, and a finalizer could reuse this very reader, which would free
+ * the strings still to be pushed; busy lets the glue see that. An error
+ * while pushing (out of memory) leaves busy raised for good: the buffers
+ * and listeners of the Lua state then take each message into a spare
+ * reader, a reader object refuses nextmsg and clear; slower or stricter,
+ * never unsafe.
+ */
+typedef struct glue_reader {
+    void *handle;
+    unsigned busy;
+} glue_reader;
+
+struct glue_state;
+
+/*
+ * What a method knows of its class: upvalue 1 of every method and
+ * metamethod (a light userdata pointing into the state, which upvalue 2
+ * keeps alive). The module functions have no upvalues and stay plain C
+ * functions, which messages can carry. A method recognises its objects by
+ * comparing the address of their metatable with this one, not by looking
+ * the class up in the registry by name.
+ */
+typedef struct glue_classinfo {
+    const void *metatable;
+    const char *name; /* the metatable's __name: mtmsg.buffer, ... */
+    glue_class class;
+    struct glue_state *state;
+} glue_classinfo;
+
+/*
+ * What the module keeps per Lua state, a userdata. Its own metatable holds
+ * the class metatables, which keeps them alive, and so their addresses
+ * unique, while the state lives. A Lua state runs one call at a time, so one
+ * reader (for buffer:nextmsg and listener:nextmsg) and one scratch serve all
+ * its objects; a finalizer that re-enters nextmsg while values are pushed
+ * finds the reader busy.
  */
 typedef struct glue_state {
-    const void *classes[GLUE_CLASSES];
+    glue_classinfo classes[GLUE_CLASSES];
     glue_reader reader; /* made on first use */
     glue_scratch scratch;
 } glue_state;
 
-#define GLUE_STATE lua_upvalueindex(1)
+#define GLUE_CLASSINFO lua_upvalueindex(1)
 
 /* errors.c: statuses to results and Lua errors */
 int glue_raise(lua_State *L, mtmsg_status status);
 void glue_pusherrortable(lua_State *L);
 
+/* Raises every status but MTMSG_OK: for the calls that have no other results. */
+static inline void glue_check(lua_State *L, mtmsg_status status)
+{
+    if (status != MTMSG_OK) {
+        glue_raise(L, status);
+    }
+}
+
 /* Returns the status when it is a result (OK, TIMEOUT, WOULD_BLOCK), raises it otherwise. */
-static inline mtmsg_status glue_check(lua_State *L, mtmsg_status status)
+static inline mtmsg_status glue_checkresult(lua_State *L, mtmsg_status status)
 {
     if (status != MTMSG_OK && status != MTMSG_TIMEOUT && status != MTMSG_WOULD_BLOCK) {
         glue_raise(L, status);
@@ -125,7 +145,7 @@ static inline mtmsg_status glue_check(lua_State *L, mtmsg_status status)
 /* The result of addmsg, setmsg, clear and friends: true when done, false when not possible now. */
 static inline int glue_pushdone(lua_State *L, mtmsg_status status)
 {
-    lua_pushboolean(L, glue_check(L, status) == MTMSG_OK);
+    lua_pushboolean(L, glue_checkresult(L, status) == MTMSG_OK);
     return 1;
 }
 
@@ -149,50 +169,74 @@ void glue_freescratch(glue_scratch *scratch);
 void glue_checkroom(lua_State *L, size_t count);
 int glue_pushvalues(lua_State *L, glue_reader *reader, size_t count);
 
-/* object.c: the state, the classes and what they share */
+/* object.c: the state, the classes, and the check, release and description every object has */
 void glue_pushstate(lua_State *L);
-void glue_setfuncs(lua_State *L, int state, const luaL_Reg *functions);
-void glue_newclass(lua_State *L, int state, glue_class class, const luaL_Reg *metamethods, const luaL_Reg *methods);
-int glue_classerror(lua_State *L, int idx, glue_class class);
-void glue_setclass(lua_State *L, glue_class class);
-glue_reader *glue_receiverreader(lua_State *L, glue_state *state);
-int glue_pushmessage(lua_State *L, glue_reader *reader, mtmsg_status status);
-int glue_pushdescription(lua_State *L, const char *tname, const void *handle, const char *name, size_t name_len,
-                         uint64_t id);
-int glue_pushflag(lua_State *L, mtmsg_status status, const bool *out);
-int glue_pushid(lua_State *L, mtmsg_status status, const uint64_t *out);
-int glue_pushname(lua_State *L, const char *name, size_t name_len);
+void glue_setfuncs(lua_State *L, const luaL_Reg *functions);
+void glue_newclass(lua_State *L, int state, glue_class class, const luaL_Reg *const *methods);
+glue_object *glue_newobject(lua_State *L, glue_class class, size_t size);
+int glue_objecterror(lua_State *L, const glue_classinfo *info, int idx);
+
+static inline const glue_classinfo *glue_getinfo(lua_State *L)
+{
+    return (const glue_classinfo *)lua_touserdata(L, GLUE_CLASSINFO);
+}
 
 static inline glue_state *glue_getstate(lua_State *L)
 {
-    return (glue_state *)lua_touserdata(L, GLUE_STATE);
+    return glue_getinfo(L)->state;
 }
 
-/* The object of that class at idx, or NULL: luaL_testudata, with the metatable compared by address. */
-static inline void *glue_testclass(lua_State *L, const glue_state *state, int idx, glue_class class)
+/* The address of the metatable of the value at idx, NULL when it has none. */
+static inline const void *glue_metatable(lua_State *L, int idx)
 {
-    const void *metatable;
-    if (!lua_getmetatable(L, idx)) {
-        return NULL;
+    const void *metatable = NULL;
+    if (lua_getmetatable(L, idx)) {
+        metatable = lua_topointer(L, -1);
+        lua_pop(L, 1);
     }
-    metatable = lua_topointer(L, -1);
-    lua_pop(L, 1);
-    return metatable == state->classes[class] ? lua_touserdata(L, idx) : NULL;
+    return metatable;
 }
 
-/* luaL_checkudata, with the metatable compared by address. */
-static inline void *glue_checkclass(lua_State *L, const glue_state *state, int idx, glue_class class)
+/* The object of that class at idx, released or not, or NULL: luaL_testudata, with the metatable compared by address. */
+static inline glue_object *glue_testobject(lua_State *L, const glue_classinfo *info, int idx)
 {
-    void *object = glue_testclass(L, state, idx, class);
-    if (object == NULL) {
-        glue_classerror(L, idx, class);
+    return glue_metatable(L, idx) == info->metatable ? (glue_object *)lua_touserdata(L, idx) : NULL;
+}
+
+/*
+ * The check of every method's self and every object argument: an object of
+ * that class whose reference is not released, or an argument error. Four
+ * calls into Lua (the metatable, its address, the pop, the userdata) and no
+ * lookup by name.
+ */
+static inline glue_object *glue_checkobject(lua_State *L, const glue_classinfo *info, int idx)
+{
+    glue_object *object = glue_testobject(L, info, idx);
+    if (object == NULL || object->handle == NULL) {
+        glue_objecterror(L, info, idx);
     }
     return object;
 }
 
+/* The handle of a method's self, of the class the method belongs to. */
+static inline void *glue_checkself(lua_State *L)
+{
+    return glue_checkobject(L, glue_getinfo(L), 1)->handle;
+}
+
+/* The handle of an object argument of that class (a buffer to writer:addmsg, say). */
+static inline void *glue_checkhandle(lua_State *L, int idx, glue_class class)
+{
+    return glue_checkobject(L, &glue_getstate(L)->classes[class], idx)->handle;
+}
+
+/* receiver.c: what buffers and listeners share */
+extern const luaL_Reg glue_receivermethods[];
+int glue_findreceiver(lua_State *L, glue_class class);
+int glue_pushdescription(lua_State *L, const glue_classinfo *info, void *handle);
+
 /* buffer.c */
 void glue_registerbuffer(lua_State *L, int state);
-glue_buffer *glue_checkbuffer(lua_State *L, int idx);
 int glue_newbufferat(lua_State *L, mtmsg_listener *listener, int first);
 int glue_newbuffer(lua_State *L);
 int glue_findbuffer(lua_State *L);

@@ -80,7 +80,7 @@ GLUE_EXPORT int luaopen_mtmsg(lua_State *L)
 
     /* plain C functions, which a message can carry (mtmsg.time, say) */
     lua_newtable(L);
-    glue_setfuncs(L, 0, functions);
+    glue_setfuncs(L, functions);
     glue_pusherrortable(L);
     lua_setfield(L, -2, "error");
     lua_pushstring(L, mtmsg_version());

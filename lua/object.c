@@ -1,19 +1,20 @@
 /*
- * What the classes share: the state, their metatables, and for buffers and
- * listeners the way they describe themselves and hand out the message
- * nextmsg took.
+ * What the four classes share: the state and their metatables, the making
+ * of an object, the check of every method's self, and the metamethods
+ * every object has (__gc, __close, __tostring).
  */
-#include <inttypes.h>
-#include <stdio.h>
-
 #include "glue.h"
 
 static const char *const classnames[GLUE_CLASSES] = {GLUE_BUFFER, GLUE_LISTENER, GLUE_WRITER, GLUE_READER};
 
-/* Frees what the objects of a Lua state shared, when the state closes (or the module is collected). */
+/*
+ * Frees what the objects of a Lua state shared, when the state closes (or
+ * the module is collected). The state is its upvalue, not its argument:
+ * called by hand with something else, it still frees only what it owns.
+ */
 static int state_gc(lua_State *L)
 {
-    glue_state *state = glue_getstate(L);
+    glue_state *state = (glue_state *)lua_touserdata(L, lua_upvalueindex(1));
     mtmsg_reader_release(state->reader.handle);
     state->reader.handle = NULL;
     glue_freescratch(&state->scratch);
@@ -28,7 +29,6 @@ static int state_gc(lua_State *L)
  */
 void glue_pushstate(lua_State *L)
 {
-    static const luaL_Reg metamethods[] = {{"__gc", state_gc}, {NULL, NULL}};
     glue_state *state = (glue_state *)compat_newuserdata(L, sizeof(glue_state));
     int idx = lua_gettop(L);
     int class;
@@ -38,156 +38,159 @@ void glue_pushstate(lua_State *L)
     state->scratch.capacity = 0;
     lua_createtable(L, GLUE_CLASSES, 1);
     for (class = 0; class < GLUE_CLASSES; class++) {
+        glue_classinfo *info = &state->classes[class];
         compat_newmetatable(L, classnames[class]);
-        state->classes[class] = lua_topointer(L, -1);
+        info->metatable = lua_topointer(L, -1);
+        info->name = classnames[class];
+        info->class = (glue_class)class;
+        info->state = state;
         lua_rawseti(L, -2, class + 1);
     }
-    glue_setfuncs(L, idx, metamethods);
+    lua_pushvalue(L, idx);
+    lua_pushcclosure(L, state_gc, 1);
+    lua_setfield(L, -2, "__gc");
     lua_setmetatable(L, idx);
 }
 
-/*
- * Sets the functions into the table on top of the stack: with the state at
- * index state as their upvalue, or as plain C functions when state is 0.
- */
-void glue_setfuncs(lua_State *L, int state, const luaL_Reg *functions)
+/* Sets the functions into the table on top of the stack as plain C functions (the module's, which messages can carry). */
+void glue_setfuncs(lua_State *L, const luaL_Reg *functions)
 {
     for (; functions->name != NULL; functions++) {
-        if (state != 0) {
-            lua_pushvalue(L, state);
-            lua_pushcclosure(L, functions->func, 1);
-        } else {
-            lua_pushcfunction(L, functions->func);
-        }
+        lua_pushcfunction(L, functions->func);
         lua_setfield(L, -2, functions->name);
     }
 }
 
-/* Fills the metatable of a class: the metamethods, and __index with the methods. */
-void glue_newclass(lua_State *L, int state, glue_class class, const luaL_Reg *metamethods, const luaL_Reg *methods)
+/* Sets the functions into the table on top of the stack with the upvalues of a method of that class (GLUE_CLASSINFO). */
+static void setmethods(lua_State *L, int state, glue_class class, const luaL_Reg *functions)
 {
+    glue_state *s = (glue_state *)lua_touserdata(L, state);
+    for (; functions->name != NULL; functions++) {
+        lua_pushlightuserdata(L, &s->classes[class]);
+        lua_pushvalue(L, state); /* the light userdata does not keep the state alive; this does */
+        lua_pushcclosure(L, functions->func, 2);
+        lua_setfield(L, -2, functions->name);
+    }
+}
+
+/* Drops the object's reference: the one place that knows each class's release function. */
+static void release(glue_class class, glue_object *object)
+{
+    switch (class) {
+    case GLUE_CLASS_BUFFER:
+        mtmsg_buffer_release(object->handle);
+        break;
+    case GLUE_CLASS_LISTENER:
+        mtmsg_listener_release(object->handle);
+        break;
+    case GLUE_CLASS_WRITER:
+        mtmsg_writer_release(object->handle);
+        break;
+    default:
+        mtmsg_reader_release(object->handle);
+        break;
+    }
+    object->handle = NULL;
+}
+
+/*
+ * __gc and __close: releases this reference, once; the object stays a
+ * released one, which tostring still describes and every method refuses
+ * with an argument error. Any number of calls is fine. The one difference:
+ * __close leaves a reader that reader:next is still pushing values out of
+ * (a finalizer run by that pushing can close it) to __gc, since those values
+ * point into the reader's memory. The collector never finds a reader busy
+ * that way (it is on the stack of the call that pushes), only one stuck
+ * after running out of memory while pushing, which it frees.
+ */
+static int releaseobject(lua_State *L, int collecting)
+{
+    const glue_classinfo *info = glue_getinfo(L);
+    glue_object *object = glue_testobject(L, info, 1);
+    if (object == NULL) {
+        return glue_objecterror(L, info, 1);
+    }
+    if (!collecting && info->class == GLUE_CLASS_READER && ((glue_reader *)object)->busy != 0) {
+        return 0;
+    }
+    release(info->class, object);
+    return 0;
+}
+
+static int object_gc(lua_State *L)
+{
+    return releaseobject(L, 1);
+}
+
+static int object_close(lua_State *L)
+{
+    return releaseobject(L, 0);
+}
+
+/* mtmsg.writer: 0x55d0c0de; a buffer or listener adds its name and id; a released object says so. */
+static int object_tostring(lua_State *L)
+{
+    const glue_classinfo *info = glue_getinfo(L);
+    glue_object *object = glue_testobject(L, info, 1);
+    if (object == NULL) {
+        return glue_objecterror(L, info, 1);
+    }
+    if (object->handle == NULL) {
+        lua_pushfstring(L, "%s: released", info->name);
+        return 1;
+    }
+    if (info->class == GLUE_CLASS_BUFFER || info->class == GLUE_CLASS_LISTENER) {
+        return glue_pushdescription(L, info, object->handle);
+    }
+    lua_pushfstring(L, "%s: %p", info->name, object->handle);
+    return 1;
+}
+
+/*
+ * Fills the metatable of a class: the metamethods every object has, and
+ * __index with the methods of each table in methods (NULL-terminated).
+ * __close is set for every Lua version: 5.4 and later call it for a
+ * to-be-closed variable, earlier ones never do, and calling it by hand
+ * releases the reference on all of them alike.
+ */
+void glue_newclass(lua_State *L, int state, glue_class class, const luaL_Reg *const *methods)
+{
+    static const luaL_Reg metamethods[] = {
+        {"__gc", object_gc},
+        {"__close", object_close},
+        {"__tostring", object_tostring},
+        {NULL, NULL},
+    };
     lua_getmetatable(L, state);
     lua_rawgeti(L, -1, (int)class + 1);
-    glue_setfuncs(L, state, metamethods);
+    setmethods(L, state, class, metamethods);
     lua_newtable(L);
-    glue_setfuncs(L, state, methods);
+    for (; *methods != NULL; methods++) {
+        setmethods(L, state, class, *methods);
+    }
     lua_setfield(L, -2, "__index");
     lua_pop(L, 2);
 }
 
-/* The argument error luaL_checkudata raises, worded as this Lua version words it. */
-int glue_classerror(lua_State *L, int idx, glue_class class)
+/*
+ * Pushes a new userdata of that class, size bytes of which a glue_object
+ * comes first, its handle NULL until the caller stores the one the library
+ * hands out: an error before then leaves __gc nothing to release.
+ */
+glue_object *glue_newobject(lua_State *L, glue_class class, size_t size)
 {
-    return compat_typeerror(L, idx, classnames[class]);
-}
-
-/* Gives the userdata on top of the stack the metatable of its class (module functions have no upvalues). */
-void glue_setclass(lua_State *L, glue_class class)
-{
-    luaL_getmetatable(L, classnames[class]);
+    glue_object *object = (glue_object *)compat_newuserdata(L, size);
+    object->handle = NULL;
+    luaL_getmetatable(L, classnames[class]); /* module functions have no upvalues: by name */
     lua_setmetatable(L, -2);
+    return object;
 }
 
-/* The name in double quotes, with \, " and NUL escaped so that any bytes read back unambiguously. */
-static void addquoted(luaL_Buffer *b, const char *name, size_t name_len)
+/* The argument error for idx, which is no object of that class, or a released one (glue_checkobject). */
+int glue_objecterror(lua_State *L, const glue_classinfo *info, int idx)
 {
-    size_t i;
-    luaL_addchar(b, '"');
-    for (i = 0; i < name_len; i++) {
-        switch (name[i]) {
-        case '\\':
-            luaL_addlstring(b, "\\\\", 2);
-            break;
-        case '"':
-            luaL_addlstring(b, "\\\"", 2);
-            break;
-        case '\0':
-            luaL_addlstring(b, "\\0", 2);
-            break;
-        default:
-            luaL_addchar(b, name[i]);
-        }
+    if (glue_testobject(L, info, idx) == NULL) {
+        return compat_typeerror(L, idx, info->name);
     }
-    luaL_addchar(b, '"');
-}
-
-/* __tostring of buffers and listeners: mtmsg.buffer: 0x55d0c0de(name="in",id=7), or (id=7) when unnamed. */
-int glue_pushdescription(lua_State *L, const char *tname, const void *handle, const char *name, size_t name_len,
-                         uint64_t id)
-{
-    char text[64];
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    luaL_addstring(&b, tname);
-    snprintf(text, sizeof text, ": %p(", handle);
-    luaL_addstring(&b, text);
-    if (name != NULL) {
-        luaL_addstring(&b, "name=");
-        addquoted(&b, name, name_len);
-        luaL_addchar(&b, ',');
-    }
-    snprintf(text, sizeof text, "id=%" PRIu64 ")", id);
-    luaL_addstring(&b, text);
-    luaL_pushresult(&b);
-    return 1;
-}
-
-/*
- * The accessors pass the out value by address together with the status of
- * the call that fills it: all arguments are evaluated before the body runs,
- * so *out is read only after the library wrote it.
- */
-int glue_pushflag(lua_State *L, mtmsg_status status, const bool *out)
-{
-    glue_check(L, status);
-    lua_pushboolean(L, *out);
-    return 1;
-}
-
-int glue_pushid(lua_State *L, mtmsg_status status, const uint64_t *out)
-{
-    glue_check(L, status);
-    compat_pushint64(L, (int64_t)*out);
-    return 1;
-}
-
-/* name(): the bytes as given, or nil for an unnamed object. */
-int glue_pushname(lua_State *L, const char *name, size_t name_len)
-{
-    if (name == NULL) {
-        lua_pushnil(L);
-    } else {
-        lua_pushlstring(L, name, name_len);
-    }
-    return 1;
-}
-
-/*
- * The reader nextmsg takes a message into: the state's, made on first use
- * and reused, unless a finalizer has re-entered nextmsg while the state's
- * reader pushes; then a fresh reader object on the stack, left to the
- * garbage collector, keeps the outer call's strings intact.
- */
-glue_reader *glue_receiverreader(lua_State *L, glue_state *state)
-{
-    glue_reader *own = &state->reader;
-    if (own->busy != 0) {
-        glue_reader *spare = glue_pushreader(L, MTMSG_DEFAULT_SIZE1, MTMSG_DEFAULT_GROW);
-        glue_check(L, mtmsg_reader_limit(spare->handle, COMPAT_MAX_RESULTS));
-        return spare;
-    }
-    if (own->handle == NULL) {
-        glue_check(L, mtmsg_reader_new(MTMSG_DEFAULT_SIZE1, MTMSG_DEFAULT_GROW, &own->handle));
-        glue_check(L, mtmsg_reader_limit(own->handle, COMPAT_MAX_RESULTS));
-    }
-    return own;
-}
-
-/* The results of nextmsg: the message's values, or nothing when there was none. */
-int glue_pushmessage(lua_State *L, glue_reader *reader, mtmsg_status status)
-{
-    if (glue_check(L, status) != MTMSG_OK) {
-        return 0;
-    }
-    return glue_pushvalues(L, reader, SIZE_MAX);
+    return luaL_argerror(L, idx, lua_pushfstring(L, "%s reference released", info->name));
 }

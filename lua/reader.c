@@ -5,13 +5,9 @@
  */
 #include "glue.h"
 
-static glue_reader *checkreader(lua_State *L, int idx)
+static glue_reader *checkreader(lua_State *L)
 {
-    glue_reader *reader = (glue_reader *)glue_checkclass(L, glue_getstate(L), idx, GLUE_CLASS_READER);
-    if (reader->handle == NULL) { /* only reachable by calling __gc by hand */
-        luaL_argerror(L, idx, "released " GLUE_READER);
-    }
-    return reader;
+    return (glue_reader *)glue_checkobject(L, glue_getinfo(L), 1);
 }
 
 /*
@@ -19,9 +15,9 @@ static glue_reader *checkreader(lua_State *L, int idx)
  * finalizer run by that pushing can get here meanwhile, and it gets an error
  * instead of pulling the memory from under the outer call.
  */
-static glue_reader *checkidlereader(lua_State *L, int idx)
+static glue_reader *checkidlereader(lua_State *L)
 {
-    glue_reader *reader = checkreader(L, idx);
+    glue_reader *reader = checkreader(L);
     if (reader->busy != 0) {
         luaL_error(L, GLUE_READER " is in use: reader:next is still returning its values");
     }
@@ -31,11 +27,13 @@ static glue_reader *checkidlereader(lua_State *L, int idx)
 /* A new reader object on the stack; also the spare reader of a re-entered buffer:nextmsg or listener:nextmsg. */
 glue_reader *glue_pushreader(lua_State *L, size_t size, double grow)
 {
-    glue_reader *reader = (glue_reader *)compat_newuserdata(L, sizeof(glue_reader));
-    reader->handle = NULL;
+    glue_reader *reader = (glue_reader *)glue_newobject(L, GLUE_CLASS_READER, sizeof(glue_reader));
+    mtmsg_reader *handle = NULL;
+    mtmsg_status status;
     reader->busy = 0;
-    glue_setclass(L, GLUE_CLASS_READER);
-    glue_check(L, mtmsg_reader_new(size, grow, &reader->handle));
+    status = mtmsg_reader_new(size, grow, &handle);
+    reader->handle = handle;
+    glue_check(L, status);
     return reader;
 }
 
@@ -47,43 +45,29 @@ int glue_newreader(lua_State *L)
     return 1;
 }
 
-static int reader_gc(lua_State *L)
-{
-    glue_reader *reader = (glue_reader *)glue_checkclass(L, glue_getstate(L), 1, GLUE_CLASS_READER);
-    mtmsg_reader_release(reader->handle);
-    reader->handle = NULL;
-    return 0;
-}
-
-static int reader_tostring(lua_State *L)
-{
-    lua_pushfstring(L, GLUE_READER ": %p", (void *)checkreader(L, 1)->handle);
-    return 1;
-}
-
 /* nextmsg(buffer|listener[, timeout]): true when a message was taken, false when there was none. */
 static int reader_nextmsg(lua_State *L)
 {
-    const glue_state *state = glue_getstate(L);
-    glue_reader *reader = checkidlereader(L, 1);
-    glue_buffer *buffer = (glue_buffer *)glue_testclass(L, state, 2, GLUE_CLASS_BUFFER);
-    glue_listener *listener = buffer == NULL ? (glue_listener *)glue_testclass(L, state, 2, GLUE_CLASS_LISTENER) : NULL;
+    glue_reader *reader = checkidlereader(L);
+    const glue_classinfo *classes = glue_getstate(L)->classes;
+    const void *metatable = glue_metatable(L, 2);
+    int frombuffer = metatable == classes[GLUE_CLASS_BUFFER].metatable;
+    void *from;
     double timeout;
-    if (buffer == NULL && listener == NULL) {
+    if (!frombuffer && metatable != classes[GLUE_CLASS_LISTENER].metatable) {
         return luaL_argerror(L, 2, lua_pushfstring(L, GLUE_BUFFER " or " GLUE_LISTENER " expected, got %s",
                                                    luaL_typename(L, 2)));
     }
+    from = glue_checkhandle(L, 2, frombuffer ? GLUE_CLASS_BUFFER : GLUE_CLASS_LISTENER); /* not released */
     timeout = glue_opttimeout(L, 3);
-    if (buffer != NULL) {
-        return glue_pushdone(L, mtmsg_buffer_nextmsg(buffer->handle, reader->handle, timeout));
-    }
-    return glue_pushdone(L, mtmsg_listener_nextmsg(listener->handle, reader->handle, timeout));
+    return glue_pushdone(L, frombuffer ? mtmsg_buffer_nextmsg(from, reader->handle, timeout)
+                                       : mtmsg_listener_nextmsg(from, reader->handle, timeout));
 }
 
 /* next([count]): the next count (default 1) values of the message, fewer at its end. */
 static int reader_next(lua_State *L)
 {
-    glue_reader *reader = checkreader(L, 1);
+    glue_reader *reader = checkreader(L);
     lua_Integer wanted = luaL_optinteger(L, 2, 1);
     size_t remaining = 0;
     glue_check(L, mtmsg_reader_remaining(reader->handle, &remaining));
@@ -99,22 +83,18 @@ static int reader_next(lua_State *L)
 
 static int reader_clear(lua_State *L)
 {
-    glue_check(L, mtmsg_reader_clear(checkidlereader(L, 1)->handle));
+    glue_check(L, mtmsg_reader_clear(checkidlereader(L)->handle));
     return 0;
 }
 
 void glue_registerreader(lua_State *L, int state)
 {
-    static const luaL_Reg metamethods[] = {
-        {"__gc", reader_gc},
-        {"__tostring", reader_tostring},
-        {NULL, NULL},
-    };
     static const luaL_Reg methods[] = {
         {"nextmsg", reader_nextmsg},
         {"next", reader_next},
         {"clear", reader_clear},
         {NULL, NULL},
     };
-    glue_newclass(L, state, GLUE_CLASS_READER, metamethods, methods);
+    static const luaL_Reg *const tables[] = {methods, NULL};
+    glue_newclass(L, state, GLUE_CLASS_READER, tables);
 }

@@ -15,6 +15,7 @@ local files = {
   "test_buffer",
   "test_listener",
   "test_lifecycle",
+  "test_close",
   "test_writer_reader",
   "test_notifier",
   "test_threads",

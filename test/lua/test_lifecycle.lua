@@ -72,6 +72,56 @@ function tests.closed_buffer_raises_object_closed_through_every_reference()
   expect_closed(detail, r.nextmsg, r, b, 0)
 end
 
+-- After close() every method raises object_closed, through every reference,
+-- but id(), name(), tostring and close() itself: checked on an object made
+-- by new("closed") and another reference find(id) gives. args holds each
+-- method's arguments; a method missing there fails the test, so that a new
+-- method is held to the rule too. abort goes last: it would hide the rest
+-- if it worked.
+local function check_closed_rule(new, find, args)
+  local object = new("closed")
+  local refs = { object, find(object:id()) }
+  local detail = mtmsg.type(object) .. '(name="closed",id=' .. object:id() .. ")"
+  object:close()
+  local names = {}
+  for name in pairs(getmetatable(object).__index) do
+    if name ~= "id" and name ~= "name" and name ~= "close" and name ~= "abort" then names[#names + 1] = name end
+  end
+  table.sort(names)
+  local wrong = {}
+  local function try(ref, name)
+    local arg = args[name]
+    t.check(arg, name .. " has no arguments in this test")
+    local ok, err = pcall(ref[name], ref, t.unpack(arg))
+    if ok or err ~= mtmsg.error.object_closed .. ": " .. detail then
+      local through = ref == object and "" or "another reference's "
+      wrong[#wrong + 1] = through .. name .. " (" .. (ok and "succeeded" or tostring(err)) .. ")"
+    end
+  end
+  for _, ref in ipairs(refs) do
+    t.eq(ref:id(), object:id(), "id() after close()")
+    t.eq(ref:name(), "closed", "name() after close()")
+    t.check(tostring(ref):find(detail:match("%((.*)%)"), 1, true), "tostring after close(): " .. tostring(ref))
+    ref:close()
+    for _, name in ipairs(names) do try(ref, name) end
+  end
+  for _, ref in ipairs(refs) do try(ref, "abort") end
+  t.check(#wrong == 0, "after close(), not object_closed: " .. table.concat(wrong, ", "))
+end
+
+function tests.closed_buffer_refuses_every_method_but_id_name_tostring_and_close()
+  check_closed_rule(mtmsg.newbuffer, mtmsg.buffer, {
+    addmsg = { 1 }, setmsg = { 1 }, waitaddmsg = { 0, 1 }, nextmsg = { 0 }, msgcnt = {}, clear = {},
+    abort = {}, isabort = {}, nonblock = { false }, isnonblock = {}, notifier = { mtmsg.newbuffer() },
+  })
+end
+
+function tests.closed_listener_refuses_every_method_but_id_name_tostring_and_close()
+  check_closed_rule(mtmsg.newlistener, mtmsg.listener, {
+    newbuffer = {}, nextmsg = { 0 }, clear = {}, abort = {}, isabort = {}, nonblock = { false }, isnonblock = {},
+  })
+end
+
 function tests.closed_unnamed_buffer_error_names_its_id()
   local b = mtmsg.newbuffer()
   b:close()
