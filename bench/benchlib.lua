@@ -54,6 +54,15 @@ function benchlib.threads(specs)
     return elapsed, results
 end
 
+-- Raises a benchmark's failure found in the main state (a lost or
+-- duplicated message), after aborting mtmsg: a state of the buffers that
+-- let that happen must not leave a thread, or the collection of a buffer
+-- at exit, waiting for ever.
+function benchlib.fail(message)
+    pcall(function() require("mtmsg").abort(true) end)
+    error(message, 0)
+end
+
 -- One run of spsc: one thread adds n messages to a new buffer, another
 -- takes and checks them; width 1: the message (i), 3: ("tag", i, 1.5).
 -- Returns the seconds it took. Also the reference of the cases of several

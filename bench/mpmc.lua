@@ -25,8 +25,8 @@ local function mpmc()
     local expected = threads_per_side * threads_per_side * per_producer * (per_producer + 1) // 2
         + per_producer * threads_per_side * (threads_per_side - 1) // 2
     if count ~= total or sum ~= expected or b:msgcnt() ~= 0 then
-        error(("mpmc: took %d messages (sum %d) of %d (sum %d), %d left"):format(
-            count, sum, total, expected, b:msgcnt()), 0)
+        benchlib.fail(("mpmc: took %d messages (sum %d) of %d (sum %d), %d left"):format(
+            count, sum, total, expected, b:msgcnt()))
     end
     b:close()
     return seconds

@@ -21,8 +21,8 @@ local function pool(workers)
             count, sum = count + results[k][1], sum + results[k][2]
         end
         if count ~= jobs or sum ~= jobs * (jobs + 1) // 2 or b:msgcnt() ~= 0 then
-            error(("pool: %d workers took %d jobs (sum %d) of %d, %d left"):format(
-                workers, count, sum, jobs, b:msgcnt()), 0)
+            benchlib.fail(("pool: %d workers took %d jobs (sum %d) of %d, %d left"):format(
+                workers, count, sum, jobs, b:msgcnt()))
         end
         b:close()
         return seconds

@@ -32,7 +32,7 @@
 # Environment: BENCH_SCALE multiplies the message counts and run lengths
 # (default 1; 0.1 for a quick look), BENCH_REPEAT is the number of runs of
 # each measurement (default 5), BENCH_TIMEOUT stops one program after that
-# many seconds (default 300) as failed, BENCH_STRICT=1 exits 1 when a target
+# many seconds (default 180) as failed, BENCH_STRICT=1 exits 1 when a target
 # is missed (or, with --baseline, on a loss), CC the C compiler, MAKE make.
 # MTMSG_SPIN_US=0 is what oversub-pingpong sets for the library's taker
 # spin to be off; when libmtmsg.so does not know that variable, the case
@@ -49,7 +49,7 @@ MAKE=${MAKE:-make}
 
 REPEAT=${BENCH_REPEAT:-5}
 SCALE=${BENCH_SCALE:-1}
-TIMEOUT=${BENCH_TIMEOUT:-300}
+TIMEOUT=${BENCH_TIMEOUT:-180}
 ROUNDS=${BENCH_ROUNDS:-5}
 # The sizes of the C programs (the Lua scripts hold their own): a few
 # seconds per case on a 2-core machine.
