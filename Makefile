@@ -10,7 +10,8 @@
 #   make test           Rust tests, C tests, the Lua suite on every Lua and
 #                       in the stock interpreters installed, the examples,
 #                       install; ends with "N passed, N failed" (test/run-all.sh)
-#   make bench          the benchmark table (bench/run.sh; one case: bench/run.sh spsc)
+#   make bench          the benchmark table (bench/run.sh; one case: bench/run.sh spsc;
+#                       against revision REV: bench/run.sh --baseline REV)
 #   make stress         the stress tests at full size: 1,000,000 messages per
 #                       case in C (build/c/stress) and on Lua 5.4 (test_stress),
 #                       with STRESS_BURNERS=3 threads that only spin beside
@@ -190,9 +191,11 @@ c-tests: $(C_TESTS)
 test:
 	@MAKE='$(MAKE)' LUA_VERSIONS='$(LUA_VERSIONS)' STOCK_VERSIONS='$(STOCK_VERSIONS)' bash test/run-all.sh
 
-# The benchmarks of the performance targets; one case: bench/run.sh spsc
-bench: rust lua-5.4
-	bench/run.sh
+# The benchmarks of the performance targets; one case: bench/run.sh spsc;
+# against another revision: bench/run.sh --baseline REV. The script runs
+# make itself (and make stock-5.4 where the system has Lua 5.4).
+bench:
+	MAKE='$(MAKE)' bench/run.sh
 
 # Issue 6's stress at full size, beside burners (issue 12); one case:
 # MTMSG_STRESS_BURNERS=3 build/c/stress listener_P8_C8

@@ -164,13 +164,115 @@ function benchloops.bytes_floor(_, n, size)
     end
 end
 
--- Runs a loop; when it fails, aborts mtmsg so no other thread waits forever.
-function benchloops.run(loop, ...)
-    local ok, err = pcall(benchloops[loop], ...)
-    if not ok then
-        pcall(function() require("mtmsg").abort(true) end)
-        error(err, 0)
+-- pool: one producer adds ("job", i) for i = 1..n to one buffer, then one
+-- "stop" per worker; each worker takes jobs until its stop, checks that
+-- the numbers it gets rise (one buffer keeps the order of the adds) and
+-- returns how many it took and their sum, which the script checks.
+
+function benchloops.pool_produce(id, n, workers)
+    local b = buffer(id)
+    for i = 1, n do
+        if not b:addmsg("job", i) then wrong("pool put", i, false) end
     end
+    for w = 1, workers do
+        if not b:addmsg("stop") then wrong("pool stop", w, false) end
+    end
+end
+
+function benchloops.pool_work(id)
+    local b = buffer(id)
+    local count, sum, last = 0, 0, 0
+    while true do
+        local command, i = b:nextmsg()
+        if command == "stop" then
+            return count, sum
+        end
+        if command ~= "job" or math.type(i) ~= "integer" or i <= last then wrong("pool", count + 1, command, i) end
+        count, sum, last = count + 1, sum + i, i
+    end
+end
+
+-- mpmc: producer p (0..producers-1) adds i * producers + p for i = 1..n to
+-- one buffer, then an empty message; each consumer takes messages until an
+-- empty one, checks that each producer's arrive in order and returns how
+-- many it took and their sum. As many consumers as producers: the last
+-- empty message comes after every producer's last message, so by the time
+-- each consumer has taken one, every message has been taken.
+
+function benchloops.mpmc_put(id, n, p, producers)
+    benchloops.fanin_put(id, n, p, producers)
+    if not buffer(id):addmsg() then wrong("mpmc end", n + 1, false) end
+end
+
+function benchloops.mpmc_take(id, producers)
+    local b = buffer(id)
+    local last, count, sum = {}, 0, 0
+    for p = 0, producers - 1 do
+        last[p] = 0
+    end
+    while true do
+        local v = b:nextmsg()
+        if v == nil then
+            return count, sum
+        end
+        if math.type(v) ~= "integer" then wrong("mpmc", count + 1, v) end
+        local p, i = v % producers, v // producers
+        if i <= last[p] then wrong("mpmc", count + 1, v) end
+        last[p], count, sum = i, count + 1, sum + v
+    end
+end
+
+-- latency: the producer adds (k, its send time) on a schedule, the k-th at
+-- start + k * period, busy-waiting for each slot (a producer that slept
+-- between messages would wake late by about a period itself on these
+-- machines). It starts once the consumer says it is ready on a second
+-- buffer: a consumer still loading its modules would count as latency.
+-- The consumer waits in nextmsg() without a timeout and notes how long
+-- after its send time each message arrived; it returns the median, the
+-- 99th percentile and the largest of these delays in seconds, and how
+-- many were over a millisecond.
+
+function benchloops.latency_send(id, ready_id, n, period)
+    local b, now = buffer(id), require("benchfloor").now
+    if buffer(ready_id):nextmsg() ~= "ready" then wrong("latency start", 0, false) end
+    local start = now()
+    for k = 1, n do
+        local slot = start + k * period
+        while now() < slot do
+        end
+        if not b:addmsg(k, now()) then wrong("latency put", k, false) end
+    end
+end
+
+function benchloops.latency_take(id, ready_id, n)
+    local b, now = buffer(id), require("benchfloor").now
+    local delays, over_1ms = {}, 0
+    buffer(ready_id):addmsg("ready")
+    for k = 1, n do
+        local j, sent = b:nextmsg()
+        local delay = now() - sent
+        if j ~= k then wrong("latency", k, j, sent) end
+        delays[k] = delay
+        if delay > 1e-3 then
+            over_1ms = over_1ms + 1
+        end
+    end
+    table.sort(delays)
+    local function percentile(q)
+        return delays[math.max(1, math.ceil(q * n))]
+    end
+    return percentile(0.5), percentile(0.99), delays[n], over_1ms
+end
+
+-- Runs a loop and returns its results; when it fails, aborts mtmsg so no
+-- other thread waits forever.
+function benchloops.run(loop, ...)
+    local results = table.pack(pcall(benchloops[loop], ...))
+    if not results[1] then
+        pcall(function() require("mtmsg").abort(true) end)
+        error(results[2], 0)
+    end
+    return table.unpack(results, 2, results.n)
 end
 
 return benchloops

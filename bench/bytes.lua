@@ -36,5 +36,10 @@ local function with_floor()
     return benchlib.threads { { "bytes_floor", 0, n, size } }
 end
 
-local queue, floor = benchlib.best(with_queue, with_floor)
-benchlib.result(case, n * size / queue / 1e6, n * size / floor / 1e6)
+local function megabytes_per_second(seconds)
+    return n * size / seconds / 1e6
+end
+
+local queue, floor = benchlib.runs(with_queue, benchlib.floor(with_floor))
+benchlib.samples(case, benchlib.map(queue, megabytes_per_second))
+benchlib.samples(case .. ".floor", benchlib.map(floor, megabytes_per_second))

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "mtmsg.h"
@@ -165,11 +166,23 @@ static double run(void *(*producer)(void *), void *producer_arg, void *(*consume
     return (double)messages / (now() - start);
 }
 
+static void print_samples(const char *series, const double *rates, int count)
+{
+    int r;
+    printf("SAMPLES %s", series);
+    for (r = 0; r < count; r++) {
+        printf(" %.0f", rates[r]);
+    }
+    printf("\n");
+}
+
 int main(int argc, char **argv)
 {
     mtmsg_buffer *in, *out;
     size_t left = 1;
-    double textbook_rate = 0, mtmsg_rate = 0;
+    double *textbook_rates, *mtmsg_rates;
+    const char *floor_setting = getenv("BENCH_FLOOR");
+    int with_textbook = floor_setting == NULL || strcmp(floor_setting, "0") != 0;
     int repeats, r;
     messages = argc > 1 ? atoll(argv[1]) : 5000000;
     repeats = argc > 2 ? atoi(argv[2]) : 1;
@@ -177,25 +190,35 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: c_spsc [messages [repeats]]\n");
         return 2;
     }
+    textbook_rates = (double *)calloc((size_t)repeats, sizeof(double));
+    mtmsg_rates = (double *)calloc((size_t)repeats, sizeof(double));
+    if (textbook_rates == NULL || mtmsg_rates == NULL) {
+        fail("out of memory", 0);
+    }
     check_mtmsg(mtmsg_buffer_new(NULL, 0, MTMSG_DEFAULT_SIZE1, MTMSG_DEFAULT_SIZE2, MTMSG_DEFAULT_GROW, &in),
                 "mtmsg_buffer_new", 0);
     check_mtmsg(mtmsg_buffer_clone(in, &out), "mtmsg_buffer_clone", 0);
 
     for (r = 0; r < repeats; r++) {
-        double rate = run(textbook_producer, NULL, textbook_consumer, NULL);
-        if (textbook.head != NULL) {
-            fail("textbook queue not empty at the end", messages);
+        if (with_textbook) {
+            textbook_rates[r] = run(textbook_producer, NULL, textbook_consumer, NULL);
+            if (textbook.head != NULL) {
+                fail("textbook queue not empty at the end", messages);
+            }
         }
-        textbook_rate = rate > textbook_rate ? rate : textbook_rate;
-        rate = run(mtmsg_producer, in, mtmsg_consumer, out);
+        mtmsg_rates[r] = run(mtmsg_producer, in, mtmsg_consumer, out);
         check_mtmsg(mtmsg_buffer_msgcnt(out, &left), "mtmsg_buffer_msgcnt", messages);
         if (left != 0) {
             fail("mtmsg buffer not empty at the end", messages);
         }
-        mtmsg_rate = rate > mtmsg_rate ? rate : mtmsg_rate;
     }
     mtmsg_buffer_release(in);
     mtmsg_buffer_release(out);
-    printf("RESULT c-spsc %.0f %.0f\n", mtmsg_rate, textbook_rate);
+    print_samples("c-spsc", mtmsg_rates, repeats);
+    if (with_textbook) {
+        print_samples("c-spsc.textbook", textbook_rates, repeats);
+    }
+    free(textbook_rates);
+    free(mtmsg_rates);
     return 0;
 }

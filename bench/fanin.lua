@@ -24,11 +24,9 @@ local function fanin()
 end
 
 local function spsc()
-    local b = mtmsg.newbuffer()
-    local seconds = benchlib.threads { { "spsc_put", b:id(), total, 1 }, { "spsc_take", b:id(), total, 1 } }
-    b:close()
-    return seconds
+    return benchlib.spsc(total, 1)
 end
 
-local fanin_seconds, spsc_seconds = benchlib.best(fanin, spsc)
-benchlib.result("fanin", total / fanin_seconds, total / spsc_seconds)
+local fanin_seconds, spsc_seconds = benchlib.runs(fanin, benchlib.floor(spsc))
+benchlib.samples("fanin", benchlib.rates(total, fanin_seconds))
+benchlib.samples("fanin.spsc", benchlib.rates(total, spsc_seconds))

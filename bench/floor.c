@@ -15,6 +15,15 @@
  *   f:get3(i)      returns what nextmsg returns for ("tag", i, 1.5)
  *   f:copy(...)    returns its arguments, every string copied into C memory
  *                  and made into a new Lua string: the bytes floor
+ *   f:null(...), benchfloor.null(...)
+ *                  do nothing at all and return nothing (not even self is
+ *                  checked): "the same loop calling null C functions" that
+ *                  the original C mtmsg was measured against
+ *   f:addmsg(...), f:nextmsg(...), f:setmsg(...), f:msgcnt(), f:close()
+ *                  that null function, under the names of buffer and
+ *                  listener methods, and f:newbuffer() a new floor object:
+ *                  so the one-thread patterns (patterns.lua) run the very
+ *                  loop they run on mtmsg on a floor object
  *   benchfloor.now()      a monotonic clock in seconds (both sides time with it)
  *   benchfloor.rss()      resident set size of the process in bytes
  */
@@ -125,6 +134,12 @@ static int floor_get3(lua_State *L)
     return 3;
 }
 
+static int floor_null(lua_State *L)
+{
+    (void)L;
+    return 0;
+}
+
 static char *reserve(floor_object *floor, size_t len)
 {
     if (len > floor->copy_capacity) {
@@ -218,12 +233,20 @@ int luaopen_benchfloor(lua_State *L)
         {"get1", floor_get1},
         {"get3", floor_get3},
         {"copy", floor_copy},
+        {"null", floor_null},
+        {"addmsg", floor_null},
+        {"nextmsg", floor_null},
+        {"setmsg", floor_null},
+        {"msgcnt", floor_null},
+        {"close", floor_null},
+        {"newbuffer", floor_new},
         {NULL, NULL},
     };
     static const luaL_Reg functions[] = {
         {"new", floor_new},
         {"now", floor_now},
         {"rss", floor_rss},
+        {"null", floor_null},
         {NULL, NULL},
     };
     if (luaL_newmetatable(L, FLOOR_TYPE)) {

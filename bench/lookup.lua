@@ -44,7 +44,7 @@ local function lookups(keys)
     end
 end
 
-local name_seconds, id_seconds = benchlib.best(lookups(by_name), lookups(by_id))
+local name_seconds, id_seconds = benchlib.runs(lookups(by_name), benchlib.floor(lookups(by_id)))
 
 for k = 1, count do
     if mtmsg.buffer(names[k]):id() ~= ids[k] or mtmsg.buffer(ids[k]):name() ~= names[k] then
@@ -52,4 +52,5 @@ for k = 1, count do
     end
 end
 
-benchlib.result("lookup", count * rounds / name_seconds, count * rounds / id_seconds)
+benchlib.samples("lookup", benchlib.rates(count * rounds, name_seconds))
+benchlib.samples("lookup.id", benchlib.rates(count * rounds, id_seconds))

@@ -2,7 +2,8 @@
 -- made with mtmsg.newbuffer() and held in a Lua table. The figure is the
 -- whole cost a Lua user pays: the growth of the process's VmRSS, which
 -- includes mtmsg's own memory, the Lua userdata and the table slot. A NOTE
--- line says how much of it is the Lua heap.
+-- line says how much of it is the Lua heap. One measurement per process
+-- (memory once freed stays resident): bench/run.sh runs it several times.
 local benchfloor = require "benchfloor"
 local mtmsg = require "mtmsg"
 
@@ -30,4 +31,4 @@ end
 
 print(("NOTE memory: of the %.0f B per buffer, the Lua heap (userdata, table slot) holds %.0f B"):format(
     (rss_after - rss_before) / count, (lua_after - lua_before) * 1024 / count))
-print(("RESULT memory %.6g -"):format((rss_after - rss_before) / count))
+print(("SAMPLES memory %.6g"):format((rss_after - rss_before) / count))

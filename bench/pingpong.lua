@@ -14,4 +14,4 @@ local function pingpong()
     return seconds
 end
 
-benchlib.result("pingpong", benchlib.best(pingpong) / n * 1e9)
+benchlib.samples("pingpong", benchlib.map(benchlib.runs(pingpong), function(s) return s / n * 1e9 end))
