@@ -44,8 +44,9 @@ static int writer_add(lua_State *L)
 {
     glue_writer *writer = checkwriter(L, 1);
     glue_message msg;
-    glue_checkmessage(L, 2, &msg);
+    glue_checkwriteradd(L, 1, 2, &msg);
     glue_check(L, mtmsg_writer_add(writer->handle, msg.values, msg.count));
+    glue_keeptables(L, 1, &msg);
     return 0;
 }
 

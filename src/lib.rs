@@ -18,6 +18,7 @@ mod reference;
 mod registry;
 mod sizes;
 mod sync;
+mod tables;
 mod value;
 mod writer;
 

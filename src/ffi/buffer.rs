@@ -85,9 +85,14 @@ pub unsafe extern "C" fn mtmsg_buffer_name(
     object::name(buffer, out_name, out_len)
 }
 
-/// Adds `count` values as one message: `MTMSG_OK`, or `MTMSG_WOULD_BLOCK`
+/// Adds `count` entries as one message: `MTMSG_OK`, or `MTMSG_WOULD_BLOCK`
 /// when a fixed buffer is full or a nonblocking handle finds it busy.
 /// `MTMSG_MESSAGE_SIZE` when a fixed buffer's `size1` is too small for it.
+/// The entries are the message's values, each table followed by its own
+/// entries (see `MTMSG_TABLE`); a malformed array (a table whose entries
+/// run past `count`, a reference to a table not before it, nesting deeper
+/// than `MTMSG_MAX_DEPTH`, a nil or NaN key, an unknown type) is
+/// `MTMSG_INVALID_ARGUMENT`, and nothing is added.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_buffer_addmsg(buffer: *mut mtmsg_buffer, values: *const mtmsg_value, count: usize) -> mtmsg_status {
     call(|| {
@@ -96,7 +101,9 @@ pub unsafe extern "C" fn mtmsg_buffer_addmsg(buffer: *mut mtmsg_buffer, values: 
     })
 }
 
-/// Replaces all queued messages by this one; returns like `mtmsg_buffer_addmsg`.
+/// Replaces all queued messages by this one (entries as for
+/// `mtmsg_buffer_addmsg`); returns like it, and a malformed array leaves
+/// the queued messages as they are.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_buffer_setmsg(buffer: *mut mtmsg_buffer, values: *const mtmsg_value, count: usize) -> mtmsg_status {
     call(|| {
@@ -105,9 +112,10 @@ pub unsafe extern "C" fn mtmsg_buffer_setmsg(buffer: *mut mtmsg_buffer, values: 
     })
 }
 
-/// Adds one message, waiting up to `timeout` seconds (negative: as long as
-/// it takes) for room in a full fixed-size buffer: `MTMSG_OK` or
-/// `MTMSG_TIMEOUT`. Close and abort wake the waiting thread with their error.
+/// Adds one message (entries as for `mtmsg_buffer_addmsg`), waiting up to
+/// `timeout` seconds (negative: as long as it takes) for room in a full
+/// fixed-size buffer: `MTMSG_OK` or `MTMSG_TIMEOUT`. Close and abort wake
+/// the waiting thread with their error.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_buffer_addmsg_wait(
     buffer: *mut mtmsg_buffer,

@@ -21,12 +21,28 @@ pub unsafe extern "C" fn mtmsg_writer_release(writer: *mut mtmsg_writer) {
     call_void(|| release(writer))
 }
 
-/// Appends `count` values to the message being built; on error none is.
+/// Appends `count` entries (values, and the entries of tables, see
+/// `MTMSG_TABLE`) to the message being built; on error none is. The tables
+/// of one call must end within it; references (`MTMSG_TABLE_REF`) may name
+/// the tables of the earlier calls for the same message, which
+/// `mtmsg_writer_tables` counts.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_writer_add(writer: *mut mtmsg_writer, values: *const mtmsg_value, count: usize) -> mtmsg_status {
     call(|| {
         let writer = arg_mut(writer, "writer")?;
         writer.0.add(slice(values, count, "values")?)?;
+        Ok(mtmsg_status::MTMSG_OK)
+    })
+}
+
+/// How many tables the message built so far holds: the number the next
+/// `MTMSG_TABLE` added gets (0 again once the message went to a buffer or
+/// the writer was cleared).
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_writer_tables(writer: *const mtmsg_writer, out_count: *mut usize) -> mtmsg_status {
+    call(|| {
+        let writer = arg(writer, "writer")?;
+        out(out_count, "out_count")?.write(writer.0.tables());
         Ok(mtmsg_status::MTMSG_OK)
     })
 }
