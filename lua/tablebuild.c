@@ -37,7 +37,7 @@ typedef struct build {
     size_t tables; /* the number of the next table */
     size_t wanted; /* values asked for */
     size_t begun;  /* values begun, those values.c pushed included */
-    size_t owed;   /* entries the open frames still expect */
+    size_t owed;   /* entries the open frames still expect and no chunk held */
     int depth;
     frame frames[MTMSG_MAX_DEPTH];
 } build;
@@ -123,7 +123,6 @@ static void placetop(build *b)
     lua_State *L = b->L;
     while (b->depth > 0) {
         frame *f = &b->frames[b->depth - 1];
-        b->owed--;
         if (f->array > 0) {
             f->array--;
             compat_rawsetindex(L, f->table, f->next++);
@@ -219,6 +218,8 @@ int glue_pushtables(lua_State *L, glue_reader *reader, int owner, const mtmsg_va
             }
             b.begun++;
             room(&b);
+        } else {
+            b.owed--; /* the entry the innermost open table waits for */
         }
         take(&b, &chunk[at++]);
     }
