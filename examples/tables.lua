@@ -27,7 +27,6 @@ for id = 1, 3 do
   for i = 1, id * 10 do numbers[i] = i end
   jobs:addmsg({ id = id, numbers = numbers, owner = alice, backup = alice })
 end
-jobs:addmsg()                               -- nothing: the worker stops
 
 for id = 1, 3 do
   local result = results:nextmsg(10)
@@ -40,6 +39,7 @@ end
 
 local ok, err = pcall(function() local added = jobs:addmsg({ id = 4, done = function() end }) return added end)
 print(err)  --> ...: bad argument #1 to 'addmsg' (Lua function at ["done"] not allowed in a message)
-assert(not ok and err:find('at ["done"]', 1, true) and jobs:msgcnt() == 0)
+assert(not ok and err:find('at ["done"]', 1, true) and jobs:msgcnt() == 0, "nothing added")
+jobs:addmsg()                               -- nothing: the worker stops
 assert(worker:join())
 print("every result right")
