@@ -4,7 +4,7 @@
 # floor's figure, their ratio, the target (issue 5) and whether it is met.
 #
 #   cases:  spsc spsc3 pingpong fanin bytes1K bytes64K bytes1M lookup memory
-#           instructions c-spsc
+#           instructions c-spsc table-array1K table-record
 #   extra:  profile-spsc3, profile-instructions: run mtmsg's side of that
 #           case under callgrind (and spsc3 under perf, where perf works)
 #           and print where the time and the instructions go
@@ -24,7 +24,7 @@ LUADIR=$ROOT/build/lua5.4
 HOST=$LUADIR/mtlua
 OUT=$ROOT/build/bench
 CC=${CC:-cc}
-ALL=(spsc spsc3 pingpong fanin bytes1K bytes64K bytes1M lookup memory instructions c-spsc)
+ALL=(spsc spsc3 pingpong fanin bytes1K bytes64K bytes1M lookup memory instructions c-spsc table-array1K table-record)
 
 # The sizes: a few seconds per case on a 2-core machine.
 REPEAT=${BENCH_REPEAT:-3}
@@ -52,6 +52,7 @@ build() {
     # the programs find the library by its soname beside themselves
     ln -sf ../../target/release/libmtmsg.so "$OUT/libmtmsg.so.0"
     $CC -O2 -Wall -fPIC -shared -I"$LUADIR/include" bench/floor.c -o "$LUADIR/benchfloor.so" &&
+        $CC -O2 -Wall -fPIC -shared -I"$LUADIR/include" bench/tablefloor.c -o "$LUADIR/benchtablefloor.so" &&
         $CC -O2 -Wall -pthread bench/pingpong_floor.c -o "$OUT/pingpong_floor" &&
         $CC -O2 -Wall -pthread -Iinclude bench/c_spsc.c -o "$OUT/c_spsc" -Ltarget/release -lmtmsg \
             -Wl,-rpath,'$ORIGIN' ||
@@ -118,6 +119,7 @@ run_case() {
             echo "${figure% *} ${floor% *}"
         ;;
     c-spsc) capture "$1" "$OUT/c_spsc" "$(scaled $C_SPSC_MESSAGES)" "$REPEAT" && result "$out" c-spsc ;;
+    table-*) capture "$1" "${LUA[@]}" bench/tables.lua "$1" && result "$out" "$1" ;;
     instructions)
         command -v valgrind >/dev/null || {
             echo "instructions needs valgrind" >&2
@@ -197,6 +199,7 @@ target() {
     memory) echo "B/buffer figle 256 <=256B" ;;
     instructions) echo "instr/msg le 2.5 <=2.5x" ;;
     c-spsc) echo "msg/s ge 2 >=2x" ;;
+    table-*) echo "msg/s ge 0.3 >=0.3" ;;
     esac
 }
 
@@ -268,6 +271,7 @@ main() {
     echo "run; bytes one thread copying the string into C memory and back into a new Lua string;"
     echo "lookup mtmsg.buffer(id); instructions the same loops calling null C functions (callgrind,"
     echo "per message); c-spsc a textbook queue (mutex, condition variable, malloc per message)."
+    echo "table-*: one thread copying the table with a C function that walks it and builds the copy."
     echo "memory has no floor: it is the whole growth of resident memory per buffer, Lua userdata and"
     echo "table slot included, as a Lua user pays it."
     cat "$OUT"/*.out 2>/dev/null | sed -n 's/^NOTE //p' || true
