@@ -1,6 +1,6 @@
 //! `mtmsg_reader_*`: take a message apart value by value through the C ABI.
 
-use super::boundary::{arg, arg_mut, call, call_void, give, out, release};
+use super::boundary::{arg_mut, call, call_void, count_of, give, out, release};
 use super::types::{mtmsg_reader, mtmsg_status, mtmsg_value};
 use crate::Reader;
 
@@ -41,11 +41,7 @@ pub unsafe extern "C" fn mtmsg_reader_release(reader: *mut mtmsg_reader) {
 /// `mtmsg_reader_clear`.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_reader_remaining(reader: *const mtmsg_reader, out_count: *mut usize) -> mtmsg_status {
-    call(|| {
-        let reader = arg(reader, "reader")?;
-        out(out_count, "out_count")?.write(reader.0.remaining());
-        Ok(mtmsg_status::MTMSG_OK)
-    })
+    count_of(reader, "reader", out_count, |reader| reader.0.remaining())
 }
 
 /// Reads up to `max` next entries into `out_values`; `*out_got` says how
@@ -85,11 +81,7 @@ pub unsafe extern "C" fn mtmsg_reader_next(
 /// its tables.
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_reader_tables(reader: *const mtmsg_reader, out_count: *mut usize) -> mtmsg_status {
-    call(|| {
-        let reader = arg(reader, "reader")?;
-        out(out_count, "out_count")?.write(reader.0.tables());
-        Ok(mtmsg_status::MTMSG_OK)
-    })
+    count_of(reader, "reader", out_count, |reader| reader.0.tables())
 }
 
 /// Forgets the current message.

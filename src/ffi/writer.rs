@@ -1,6 +1,6 @@
 //! `mtmsg_writer_*`: build a message piece by piece through the C ABI.
 
-use super::boundary::{arg, arg_mut, call, call_void, give, out, release, slice};
+use super::boundary::{arg, arg_mut, call, call_void, count_of, give, out, release, slice};
 use super::types::{mtmsg_buffer, mtmsg_status, mtmsg_value, mtmsg_writer};
 use crate::Writer;
 
@@ -40,11 +40,7 @@ pub unsafe extern "C" fn mtmsg_writer_add(writer: *mut mtmsg_writer, values: *co
 /// the writer was cleared).
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_writer_tables(writer: *const mtmsg_writer, out_count: *mut usize) -> mtmsg_status {
-    call(|| {
-        let writer = arg(writer, "writer")?;
-        out(out_count, "out_count")?.write(writer.0.tables());
-        Ok(mtmsg_status::MTMSG_OK)
-    })
+    count_of(writer, "writer", out_count, |writer| writer.0.tables())
 }
 
 /// Adds the values built so far as one message to `buffer`, atomically;

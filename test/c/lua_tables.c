@@ -3,34 +3,19 @@
  * their subtypes, a shared table, a cycle), and a Lua producer's tables
  * arrive in C as the documented entries.
  *
- * Run from the repository root: the module is loaded from build/lua5.4/
- * (MTMSG_LUA_CPATH overrides the package.cpath used). */
-#include <lauxlib.h>
-#include <lua.h>
-#include <lualib.h>
-
+ * Run from the repository root (see lua_state.h). */
 #include "check.h"
-
-static lua_State *new_state(uint64_t buffer_id)
-{
-    const char *cpath = getenv("MTMSG_LUA_CPATH");
-    lua_State *L = luaL_newstate();
-    if (L == NULL) return NULL;
-    luaL_openlibs(L);
-    lua_getglobal(L, "package");
-    lua_pushstring(L, cpath ? cpath : "build/lua5.4/?.so");
-    lua_setfield(L, -2, "cpath");
-    lua_pop(L, 1);
-    lua_pushinteger(L, (lua_Integer)buffer_id);
-    lua_setglobal(L, "buffer_id");
-    return L;
-}
+#include "lua_state.h"
 
 /* Runs a chunk in a new state that has the buffer's id as buffer_id; false when it raised an error. */
 static bool run_lua(mtmsg_buffer *b, const char *code)
 {
     uint64_t id = 0;
-    lua_State *L = mtmsg_buffer_id(b, &id) == MTMSG_OK ? new_state(id) : NULL;
+    lua_State *L = mtmsg_buffer_id(b, &id) == MTMSG_OK ? new_state() : NULL;
+    if (L != NULL) {
+        lua_pushinteger(L, (lua_Integer)id);
+        lua_setglobal(L, "buffer_id");
+    }
     bool ok = L != NULL && luaL_dostring(L, code) == LUA_OK;
     if (L != NULL && !ok) printf("  # Lua error: %s\n", lua_tostring(L, -1));
     if (L != NULL) lua_close(L);

@@ -438,20 +438,14 @@ end
 -- Runs in its own state: passes each message of `input` on to `output`
 -- until an empty one, so every table is rebuilt and walked once more.
 local function echo(input_id, output_id)
-  local mtmsg = require "mtmsg"
-  local input, output = mtmsg.buffer(input_id), mtmsg.buffer(output_id)
-  local n = 0
-  while true do
-    local values = { n = 0 }
-    local function keep(...)
-      values.n = select("#", ...)
-      for i = 1, values.n do values[i] = (select(i, ...)) end
-    end
-    keep(input:nextmsg())
-    if values.n == 0 then return n end
-    output:addmsg((table.unpack or unpack)(values, 1, values.n))
-    n = n + 1
+  local t = require "testlib"
+  local input, output = t.mtmsg.buffer(input_id), t.mtmsg.buffer(output_id)
+  local n, msg = 0, t.pack(input:nextmsg())
+  while msg.n > 0 do
+    output:addmsg(t.unpack(msg, 1, msg.n))
+    n, msg = n + 1, t.pack(input:nextmsg())
   end
+  return n
 end
 
 function tests.tables_round_trip_through_another_thread_and_state()
