@@ -6,7 +6,7 @@
 #                       build/lib/ and build/pkgconfig/ for C programs of the tree
 #   make lua-all        the same for every Lua: 5.1 5.2 5.3 5.4 5.5 jit
 #   make example        runs examples/*.lua with build/lua<LUA>/mtlua and the
-#                       C example examples/c_host.c; each checks its result
+#                       C examples examples/c_*.c; each checks its result
 #   make test           Rust tests, C tests, the Lua suite on every Lua and
 #                       in the stock interpreters installed, the examples,
 #                       install; ends with "N passed, N failed" (test/run-all.sh)
@@ -145,20 +145,22 @@ $(foreach version,$(STOCK_VERSIONS),$(eval $(call stock_rules,$(version),build/s
 lua-all: rust $(addprefix lua-,$(LUA_VERSIONS))
 
 # The examples, each checking its own result (examples/run.sh): the Lua ones
-# under build/lua<LUA>/mtlua, and examples/c_host.c built as a user builds
-# it, with the flags pkg-config gives for mtmsg (here those of the tree's
+# under build/lua<LUA>/mtlua, and examples/c_*.c built as a user builds
+# them, with the flags pkg-config gives for mtmsg (here those of the tree's
 # uninstalled mtmsg.pc) and LUA's library from build/.
 EXAMPLE_BUILD = build/examples-lua$(LUA)
 PKG_CONFIG ?= pkg-config
 EXAMPLE_CFLAGS := -std=c99 -O2 -g -Wall -Wextra -pthread
 
-example-programs: lua-$(LUA) $(EXAMPLE_BUILD)/c_host
+C_EXAMPLES := $(patsubst examples/%.c,$(EXAMPLE_BUILD)/%,$(wildcard examples/c_*.c))
+
+example-programs: lua-$(LUA) $(C_EXAMPLES)
 
 example: example-programs
 	@LD_LIBRARY_PATH=$(CURDIR)/build/lib LUA_CPATH='build/lua$(LUA)/?.so' \
-		bash examples/run.sh build/lua$(LUA)/mtlua $(EXAMPLE_BUILD)/c_host
+		bash examples/run.sh build/lua$(LUA)/mtlua $(C_EXAMPLES)
 
-$(EXAMPLE_BUILD)/c_host: examples/c_host.c include/mtmsg.h build/pkgconfig/mtmsg-uninstalled.pc \
+$(EXAMPLE_BUILD)/%: examples/%.c include/mtmsg.h build/pkgconfig/mtmsg-uninstalled.pc \
 		build/lib/libmtmsg.so build/lua$(LUA)/lib/liblua$(LUA).a
 	@mkdir -p $(@D)
 	flags=$$(PKG_CONFIG_PATH=build/pkgconfig $(PKG_CONFIG) --cflags --libs mtmsg) || \

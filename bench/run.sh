@@ -4,12 +4,13 @@
 # bench/), runs the cases (all of them by default) and prints one table:
 # per row mtmsg's median over the runs, its spread (the slowest and the
 # fastest run), the floor's or reference's median, their ratio, the target
-# (issues 5, 12 and 14) and whether it is met. Each run counts: a benchmark
+# and whether it is met. Each run counts: a benchmark
 # that kept only its best run would hide a slow mode users meet.
 #
 #   cases:  spsc spsc3 pingpong fanin bytes1K bytes64K bytes1M lookup memory
 #           instructions instructions-stock c-spsc latency alternate patterns
 #           pool listener-fanout oversub-pingpong mpmc churn churn-stock
+#           table-array1K table-record
 #           (what each measures: the table of ROWS below, and README.md,
 #           Performance)
 #   extra:  profile-spsc3, profile-instructions: run mtmsg's side of that
@@ -110,6 +111,8 @@ churn              churn                churn                -                  
 churn              churn-vs-empty       churn                churn.empty                    MB        ratio-le 3     <=3x
 churn-stock        churn-stock          churn-stock          -                              MB        value-le 55    <=55MB
 churn-stock        churn-stock-vs-empty churn-stock          churn-stock.empty              MB        ratio-le 3     <=3x
+table-array1K      table-array1K        table-array1K        table-array1K.floor            tables/s  ratio-ge 0.3   >=0.3
+table-record       table-record         table-record         table-record.floor             tables/s  ratio-ge 0.3   >=0.3
 '
 
 die() {
@@ -188,6 +191,8 @@ prepare_build() {
     rm -f "$TREE/build/lua5.4/benchfloor.so"
     $CC -O2 -Wall -fPIC -shared -I"$TREE/build/lua5.4/include" bench/floor.c -o "$BIN/lua5.4/benchfloor.so" ||
         die "cannot build bench/floor.c"
+    $CC -O2 -Wall -fPIC -shared -I"$TREE/build/lua5.4/include" bench/tablefloor.c -o "$BIN/lua5.4/benchtablefloor.so" ||
+        die "cannot build bench/tablefloor.c"
     compile pingpong_floor || die "cannot build bench/pingpong_floor.c: $(cat "$BIN/pingpong_floor.log")"
     for program in c_spsc c_oversub; do
         # A baseline may predate what a program uses: its cases say so.
@@ -343,6 +348,7 @@ run_case() {
     latency) host bench/latency.lua ;;
     pool) host bench/pool.lua ;;
     mpmc) host bench/mpmc.lua ;;
+    table-*) host bench/tables.lua "$1" ;;
     alternate) patterns alternate ;;
     patterns) patterns batch10 many-buffers string64K create-close listener-take setmsg poll-empty lookup-name ;;
     pingpong)
@@ -598,6 +604,7 @@ main_table() {
     echo "creating buffers without a message. memory has no floor: it is the whole growth of resident memory"
     echo "per buffer, Lua userdata and table slot included, as a Lua user pays it. pool is judged by its"
     echo "slowest run; latency has no target of its own (compare it with a baseline: --baseline REV)."
+    echo "table-*: one thread copying the same table with a C function that walks it and builds the copy."
     notes current
     total=$(printf '%s\n' "${rows[@]}" | grep -cE '\| (yes|no) +\|$')
     met=$(printf '%s\n' "${rows[@]}" | grep -cE '\| yes +\|$')

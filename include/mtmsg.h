@@ -46,6 +46,30 @@
 // `mtmsg_value.type`: `as.cfunction`, never NULL (a `lua_CFunction`).
 #define MTMSG_CFUNCTION 6
 
+// `mtmsg_value.type`: a table, `as.table`. Its entries follow it in the
+// same value array: first `as.table.array` values, those of the keys 1, 2,
+// …, `array` (an `MTMSG_NIL` one is absent), then `as.table.pairs` pairs,
+// each a key followed by its value. An entry that is a table is followed
+// by its own entries before the next entry of its parent (depth first).
+// So `{10, 20, x = {}}` is `TABLE{2,1}, 10, 20, "x", TABLE{0,0}`: five
+// entries, one value of the message. Keys may be any value but nil and a
+// NaN number (tables too); Lua makes keys it sees as equal (`1` and `1.0`)
+// one key, the later pair winning.
+#define MTMSG_TABLE 7
+
+// `mtmsg_value.type`: `as.table_ref`, the same table as an earlier one of
+// the message: the message's `MTMSG_TABLE` entries are numbered from 0 in
+// the order they appear (through all `mtmsg_writer_add` calls that build
+// it), and a reference may name any table before it, one still open
+// included, which is how cycles travel (`t.self = t` is
+// `TABLE{0,1}, "self", TABLE_REF 0`).
+#define MTMSG_TABLE_REF 8
+
+// How deep tables may be nested: a table among the message's values is at
+// depth 1, a table in it at depth 2. Deeper ones are refused with
+// `MTMSG_INVALID_ARGUMENT` (an argument error in Lua).
+#define MTMSG_MAX_DEPTH 200
+
 // `mtmsg_buffer_notifier` kind `'>'`: notify after each added message.
 #define MTMSG_NOTIFY_ADDED (int32_t)62
 
@@ -112,6 +136,14 @@ typedef struct mtmsg_string {
 // A C function as a message value (e.g. a `lua_CFunction`, cast).
 typedef void (*mtmsg_cfunction)(void);
 
+// A table value: how many entries follow it (see `MTMSG_TABLE`).
+typedef struct mtmsg_table {
+  // Values of the keys 1 to `array`, in order.
+  size_t array;
+  // Key/value pairs after them (2 × `pairs` entries).
+  size_t pairs;
+} mtmsg_table;
+
 // The payload of an `mtmsg_value`, selected by its `type`.
 typedef union mtmsg_payload {
   bool boolean;
@@ -120,9 +152,12 @@ typedef union mtmsg_payload {
   struct mtmsg_string string;
   void *pointer;
   mtmsg_cfunction cfunction;
+  struct mtmsg_table table;
+  size_t table_ref;
 } mtmsg_payload;
 
-// One value of a message: `type` is one of `MTMSG_NIL` … `MTMSG_CFUNCTION`.
+// One value of a message, or one entry of a table: `type` is one of
+// `MTMSG_NIL` … `MTMSG_TABLE_REF`.
 typedef struct mtmsg_value {
   uint32_t type;
   union mtmsg_payload as;
@@ -198,9 +233,14 @@ enum mtmsg_status mtmsg_buffer_name(const struct mtmsg_buffer *buffer,
                                     const char **out_name,
                                     size_t *out_len);
 
-// Adds `count` values as one message: `MTMSG_OK`, or `MTMSG_WOULD_BLOCK`
+// Adds `count` entries as one message: `MTMSG_OK`, or `MTMSG_WOULD_BLOCK`
 // when a fixed buffer is full or a nonblocking handle finds it busy.
 // `MTMSG_MESSAGE_SIZE` when a fixed buffer's `size1` is too small for it.
+// The entries are the message's values, each table followed by its own
+// entries (see `MTMSG_TABLE`); a malformed array (a table whose entries
+// run past `count`, a reference to a table not before it, nesting deeper
+// than `MTMSG_MAX_DEPTH`, a nil or NaN key, an unknown type) is
+// `MTMSG_INVALID_ARGUMENT`, and nothing is added.
 //
 // # Safety
 // - `buffer` is NULL or a buffer handle of this library, not released.
@@ -209,7 +249,9 @@ enum mtmsg_status mtmsg_buffer_addmsg(struct mtmsg_buffer *buffer,
                                       const struct mtmsg_value *values,
                                       size_t count);
 
-// Replaces all queued messages by this one; returns like `mtmsg_buffer_addmsg`.
+// Replaces all queued messages by this one (entries as for
+// `mtmsg_buffer_addmsg`); returns like it, and a malformed array leaves
+// the queued messages as they are.
 //
 // # Safety
 // - `buffer` is NULL or a buffer handle of this library, not released.
@@ -218,9 +260,11 @@ enum mtmsg_status mtmsg_buffer_setmsg(struct mtmsg_buffer *buffer,
                                       const struct mtmsg_value *values,
                                       size_t count);
 
-// Adds one message, waiting up to `timeout` seconds (`MTMSG_FOREVER`: as
-// long as it takes; 0 or negative: not at all) for room in a full fixed-size buffer: `MTMSG_OK` or
-// `MTMSG_TIMEOUT`. Close and abort wake the waiting thread with their error.
+// Adds one message (entries as for `mtmsg_buffer_addmsg`), waiting up to
+// `timeout` seconds (`MTMSG_FOREVER`: as long as it
+// takes; 0 or negative: not at all) for room in a full
+// fixed-size buffer: `MTMSG_OK` or `MTMSG_TIMEOUT`. Close and abort wake
+// the waiting thread with their error.
 //
 // # Safety
 // - `buffer` is NULL or a buffer handle of this library, not released.
@@ -530,8 +574,12 @@ enum mtmsg_status mtmsg_reader_limit(struct mtmsg_reader *reader,
 // `reader` is NULL or a reader handle of this library, not released and used by no other thread meanwhile.
 void mtmsg_reader_release(struct mtmsg_reader *reader);
 
-// How many values of the current message are not read yet (0 for an
-// empty message, and after `mtmsg_reader_clear`).
+// How many entries `mtmsg_reader_next` returns at least before the
+// current message ends: the values not begun (a table, with its entries,
+// as one) plus the entries still owed by the tables begun. Between values
+// it is the number of values left; for a message without tables, exactly
+// the entries left. 0 at the end, for an empty message, and after
+// `mtmsg_reader_clear`.
 //
 // # Safety
 // - `reader` is NULL or a reader handle of this library, not released and used by no other thread meanwhile.
@@ -539,9 +587,13 @@ void mtmsg_reader_release(struct mtmsg_reader *reader);
 enum mtmsg_status mtmsg_reader_remaining(const struct mtmsg_reader *reader,
                                          size_t *out_count);
 
-// Reads up to `max` next values into `out_values`; `*out_got` says how
-// many (fewer at the end of the message). Strings point into the reader's
-// memory: valid until its next nextmsg, clear or release.
+// Reads up to `max` next entries into `out_values`; `*out_got` says how
+// many (fewer only at the end of the message). A table comes as its
+// `MTMSG_TABLE` entry followed by its entries (see there), so `max` may
+// end in the middle of a table: the next call goes on with the entry after
+// the last one returned, and `mtmsg_reader_remaining` says how many at
+// least are still owed. Strings point into the reader's memory: valid
+// until its next nextmsg, clear or release.
 //
 // # Safety
 // - `reader` is NULL or a reader handle of this library, not released and used by no other thread meanwhile.
@@ -551,6 +603,17 @@ enum mtmsg_status mtmsg_reader_next(struct mtmsg_reader *reader,
                                     struct mtmsg_value *out_values,
                                     size_t max,
                                     size_t *out_got);
+
+// How many tables of the current message were read: the number the next
+// `MTMSG_TABLE` read has, to which later `MTMSG_TABLE_REF` entries may
+// refer. Lets a reader that takes a message apart in several calls number
+// its tables.
+//
+// # Safety
+// - `reader` is NULL or a reader handle of this library, not released and used by no other thread meanwhile.
+// - `out_count` is NULL or valid for a write.
+enum mtmsg_status mtmsg_reader_tables(const struct mtmsg_reader *reader,
+                                      size_t *out_count);
 
 // Forgets the current message.
 //
@@ -572,7 +635,11 @@ enum mtmsg_status mtmsg_writer_new(size_t size, double grow, struct mtmsg_writer
 // `writer` is NULL or a writer handle of this library, not released and used by no other thread meanwhile.
 void mtmsg_writer_release(struct mtmsg_writer *writer);
 
-// Appends `count` values to the message being built; on error none is.
+// Appends `count` entries (values, and the entries of tables, see
+// `MTMSG_TABLE`) to the message being built; on error none is. The tables
+// of one call must end within it; references (`MTMSG_TABLE_REF`) may name
+// the tables of the earlier calls for the same message, which
+// `mtmsg_writer_tables` counts.
 //
 // # Safety
 // - `writer` is NULL or a writer handle of this library, not released and used by no other thread meanwhile.
@@ -580,6 +647,16 @@ void mtmsg_writer_release(struct mtmsg_writer *writer);
 enum mtmsg_status mtmsg_writer_add(struct mtmsg_writer *writer,
                                    const struct mtmsg_value *values,
                                    size_t count);
+
+// How many tables the message built so far holds: the number the next
+// `MTMSG_TABLE` added gets (0 again once the message went to a buffer or
+// the writer was cleared).
+//
+// # Safety
+// - `writer` is NULL or a writer handle of this library, not released and used by no other thread meanwhile.
+// - `out_count` is NULL or valid for a write.
+enum mtmsg_status mtmsg_writer_tables(const struct mtmsg_writer *writer,
+                                      size_t *out_count);
 
 // Adds the values built so far as one message to `buffer`, atomically;
 // returns like `mtmsg_buffer_addmsg`. On `MTMSG_OK` the writer is empty.

@@ -7,6 +7,7 @@
 #ifndef MTMSG_LUA_COMPAT_H
 #define MTMSG_LUA_COMPAT_H
 
+#include <limits.h>
 #include <stdint.h>
 
 #include "lua.h"
@@ -92,6 +93,29 @@ static inline int compat_newmetatable(lua_State *L, const char *tname)
 #define compat_isinteger(L, idx) ((void)(L), (void)(idx), 0)
 #endif
 
+/* Whether the value at idx is the number n: a table key that continues an array part. */
+#if LUA_VERSION_NUM >= 503
+#define compat_iskey(L, idx, n) (lua_isinteger((L), (idx)) && lua_tointeger((L), (idx)) == (n))
+#else
+#define compat_iskey(L, idx, n) (lua_type((L), (idx)) == LUA_TNUMBER && lua_tonumber((L), (idx)) == (lua_Number)(n))
+#endif
+
+/* t[i] = top, i >= 1; before 5.3 an index beyond int goes as a number key (the same key, for Lua). */
+static inline void compat_rawsetindex(lua_State *L, int t, size_t i)
+{
+#if LUA_VERSION_NUM >= 503
+    lua_rawseti(L, t, (lua_Integer)i);
+#else
+    if (i <= (size_t)INT_MAX) {
+        lua_rawseti(L, t, (int)i);
+    } else {
+        lua_pushnumber(L, (lua_Number)i);
+        lua_insert(L, -2);
+        lua_rawset(L, t);
+    }
+#endif
+}
+
 static inline void compat_pushint64(lua_State *L, int64_t value)
 {
 #if LUA_VERSION_NUM >= 503 && LUA_MAXINTEGER >= INT64_MAX
@@ -126,11 +150,13 @@ static inline int64_t compat_checkint64(lua_State *L, int idx)
 /*
  * The most values nextmsg returns from one call: the C stack limit of
  * 5.1 and LuaJIT, the whole stack's of 5.2 and later, less a margin for
- * the frames below the call. A longer message is refused with
- * message_size and stays queued (reader:next takes it in parts).
+ * the frames below the call and, on 5.1 and LuaJIT, the room a table
+ * nested MTMSG_MAX_DEPTH deep takes while it is built (2 slots a level,
+ * see tablebuild.c). A longer message is refused with message_size and
+ * stays queued (reader:next takes it in parts).
  */
 #if defined(LUAI_MAXCSTACK) /* 5.1, LuaJIT: a C function's own limit */
-#define COMPAT_MAX_RESULTS ((size_t)LUAI_MAXCSTACK - 200)
+#define COMPAT_MAX_RESULTS ((size_t)LUAI_MAXCSTACK - 200 - (2 * MTMSG_MAX_DEPTH + 16))
 #elif defined(LUAI_MAXSTACK)
 #define COMPAT_MAX_RESULTS ((size_t)LUAI_MAXSTACK - 1000)
 #else /* 5.5 keeps LUAI_MAXSTACK (1000000) out of its public headers */

@@ -22,6 +22,13 @@
 
 GLUE_EXPORT int luaopen_mtmsg(lua_State *L);
 
+/* For the few functions of a hot loop that also serve a cold one, where the compiler would rather call them. */
+#if defined(__GNUC__)
+#define GLUE_HOT_INLINE inline __attribute__((always_inline))
+#else
+#define GLUE_HOT_INLINE inline
+#endif
+
 /* Only luaopen_mtmsg leaves the shared module; the glue_ names stay inside it. */
 #if defined(__GNUC__) && !defined(_WIN32)
 #pragma GCC visibility push(hidden)
@@ -44,16 +51,43 @@ typedef enum glue_class {
 /* Up to this many values go through an array on the C stack, in and out. */
 #define GLUE_LOCAL_VALUES 16
 
-/* Memory for the values of larger messages, reused from call to call. */
+/*
+ * The tables met while one message is encoded, by address, with their
+ * numbers (identity.c): a hash set in C memory, so that looking tables up
+ * allocates no Lua memory. An entry counts only when its stamp is the
+ * set's, so starting over is one increment, not a clearing.
+ */
+typedef struct glue_seenslot {
+    const void *table;
+    size_t number;
+    unsigned stamp;
+} glue_seenslot;
+
+typedef struct glue_seen {
+    glue_seenslot *slots;
+    size_t capacity; /* 0 or a power of 2 */
+    size_t used;
+    unsigned stamp;
+} glue_seen;
+
+/* Memory for the values of larger messages (and those with tables), reused from call to call. */
 typedef struct glue_scratch {
     mtmsg_value *items;
     size_t capacity;
+    glue_seen seen;
 } glue_scratch;
 
-/* The arguments of one call as a message: values is local or the scratch; its strings point into the Lua stack. */
+/*
+ * The arguments of one call as a message: values is local or the scratch;
+ * its strings point into the Lua stack or into the tables there. For
+ * writer:add, kept is the stack index of the tables of this call (or 0),
+ * which the writer remembers once the library took them.
+ */
 typedef struct glue_message {
     const mtmsg_value *values;
     size_t count;
+    int kept;
+    int earlier;
     mtmsg_value local[GLUE_LOCAL_VALUES];
 } glue_message;
 
@@ -165,9 +199,32 @@ void glue_checkkey(lua_State *L, int idx, glue_key *key);
 
 /* values.c: Lua values in and out of messages */
 void glue_checkmessage(lua_State *L, int first, glue_message *msg);
+void glue_checkwriteradd(lua_State *L, int writer, int first, glue_message *msg);
+const char *glue_tovalue(lua_State *L, int idx, mtmsg_value *value);
+mtmsg_value *glue_reserve(lua_State *L, glue_scratch *scratch, size_t count);
+void glue_initscratch(glue_scratch *scratch);
 void glue_freescratch(glue_scratch *scratch);
 void glue_checkroom(lua_State *L, size_t count);
+int glue_pushvalue(lua_State *L, const mtmsg_value *value);
 int glue_pushvalues(lua_State *L, glue_reader *reader, size_t count);
+int glue_pushreadervalues(lua_State *L, int owner, glue_reader *reader, size_t count);
+
+/* tablewalk.c: Lua tables into a message */
+void glue_checktables(lua_State *L, int writer, int first, int from, glue_message *msg);
+void glue_keeptables(lua_State *L, int writer, const glue_message *msg);
+
+/* tablebuild.c: Lua tables out of a message */
+int glue_pushtables(lua_State *L, glue_reader *reader, int owner, const mtmsg_value *rest, size_t count,
+                    size_t wanted, size_t pushed);
+
+/* identity.c: tables met again within one message */
+void glue_initseen(glue_seen *seen);
+void glue_freeseen(glue_seen *seen);
+void glue_seenstart(glue_seen *seen);
+int glue_seenfind(const glue_seen *seen, const void *table, size_t *number);
+void glue_seenadd(lua_State *L, glue_seen *seen, const void *table, size_t number);
+void glue_pushtablesof(lua_State *L, int owner);
+void glue_settablesof(lua_State *L, int owner, int tables);
 
 /* object.c: the state, the classes, and the check, release and description every object has */
 void glue_pushstate(lua_State *L);

@@ -34,8 +34,7 @@ void glue_pushstate(lua_State *L)
     int class;
     state->reader.handle = NULL;
     state->reader.busy = 0;
-    state->scratch.items = NULL;
-    state->scratch.capacity = 0;
+    glue_initscratch(&state->scratch);
     lua_createtable(L, GLUE_CLASSES, 1);
     for (class = 0; class < GLUE_CLASSES; class++) {
         glue_classinfo *info = &state->classes[class];

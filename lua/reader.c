@@ -78,7 +78,7 @@ static int reader_next(lua_State *L)
         remaining = (size_t)wanted;
     }
     glue_checkroom(L, remaining); /* all first, so that a call that fails takes no value */
-    return glue_pushvalues(L, reader, remaining);
+    return glue_pushreadervalues(L, 1, reader, remaining);
 }
 
 static int reader_clear(lua_State *L)

@@ -1,8 +1,10 @@
 /*
  * Lua values in and out of messages (SPEC section 2): nil, boolean, integer
  * (5.3 and later), float, string, light userdata and C functions without
- * upvalues. Everything else is refused before anything reaches the library,
- * so a refused message adds nothing.
+ * upvalues, and tables of them (tablewalk.c, tablebuild.c). Everything else is refused
+ * before anything reaches the library, so a refused message adds nothing.
+ * Tables leave the loops here at the first one met, so messages without
+ * them pay nothing for them.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -22,24 +24,30 @@ static int hasupvalues(lua_State *L, int idx)
 static const char *functionrefusal(lua_State *L, int idx)
 {
     if (!lua_iscfunction(L, idx)) {
-        return "Lua function not allowed in a message";
+        return "Lua function";
     }
     if (lua_tocfunction(L, idx) == NULL) { /* LuaJIT's built-in fast functions */
-        return "built-in function without a C pointer not allowed in a message";
+        return "built-in function without a C pointer";
     }
-    return "C function with upvalues not allowed in a message";
+    return "C function with upvalues";
 }
 
-static void checkvalue(lua_State *L, int idx, mtmsg_value *value)
+/*
+ * Fills value from the value at idx and returns NULL, or returns what the
+ * value is when it is not one of these: a table (the caller's business) or
+ * a value that cannot travel. Inlined into the loop of checkmessage, the
+ * NULL test of the values that can travel folds away.
+ */
+static GLUE_HOT_INLINE const char *tovalue(lua_State *L, int idx, mtmsg_value *value)
 {
     switch (lua_type(L, idx)) {
     case LUA_TNIL:
         value->type = MTMSG_NIL;
-        return;
+        return NULL;
     case LUA_TBOOLEAN:
         value->type = MTMSG_BOOLEAN;
         value->as.boolean = lua_toboolean(L, idx) != 0;
-        return;
+        return NULL;
     case LUA_TNUMBER:
         if (compat_isinteger(L, idx)) {
             value->type = MTMSG_INTEGER;
@@ -48,33 +56,37 @@ static void checkvalue(lua_State *L, int idx, mtmsg_value *value)
             value->type = MTMSG_NUMBER;
             value->as.number = (double)lua_tonumber(L, idx);
         }
-        return;
+        return NULL;
     case LUA_TSTRING:
-        /* the string stays on the stack, and so valid, until the library has copied it */
+        /* the string stays on the stack (or in its table), and so valid, until the library has copied it */
         value->type = MTMSG_STRING;
         value->as.string.ptr = lua_tolstring(L, idx, &value->as.string.len);
-        return;
+        return NULL;
     case LUA_TLIGHTUSERDATA:
         value->type = MTMSG_POINTER;
         value->as.pointer = lua_touserdata(L, idx);
-        return;
+        return NULL;
     case LUA_TFUNCTION: {
         lua_CFunction function = lua_tocfunction(L, idx);
         if (function != NULL && !hasupvalues(L, idx)) {
             value->type = MTMSG_CFUNCTION;
             value->as.cfunction = (mtmsg_cfunction)function;
-            return;
+            return NULL;
         }
-        luaL_argerror(L, idx, functionrefusal(L, idx));
-        return;
+        return functionrefusal(L, idx);
     }
     default:
-        luaL_argerror(L, idx, lua_pushfstring(L, "%s not allowed in a message", luaL_typename(L, idx)));
+        return luaL_typename(L, idx);
     }
 }
 
+const char *glue_tovalue(lua_State *L, int idx, mtmsg_value *value)
+{
+    return tovalue(L, idx, value);
+}
+
 /* Makes room for count values in scratch; it only grows, so steady traffic allocates nothing. */
-static mtmsg_value *reserve(lua_State *L, glue_scratch *scratch, size_t count)
+mtmsg_value *glue_reserve(lua_State *L, glue_scratch *scratch, size_t count)
 {
     if (count > scratch->capacity) {
         size_t capacity = scratch->capacity * 2 > count ? scratch->capacity * 2 : count;
@@ -94,25 +106,48 @@ static mtmsg_value *reserve(lua_State *L, glue_scratch *scratch, size_t count)
 }
 
 /*
- * The arguments from first to the top as one message; more than
- * GLUE_LOCAL_VALUES go through the state's scratch. Between filling the
- * array and the library call nothing allocates Lua memory, so no finalizer
- * can run and reuse the scratch.
+ * The arguments from first to the top as one message, for the writer at
+ * stack index writer (0: none); more than GLUE_LOCAL_VALUES go through the
+ * state's scratch. A table hands the whole message over to tablewalk.c. Between
+ * filling the array and the library call nothing allocates Lua memory, so
+ * no finalizer can run and reuse the scratch.
  */
-void glue_checkmessage(lua_State *L, int first, glue_message *msg)
+static void checkmessage(lua_State *L, int writer, int first, glue_message *msg)
 {
     int top = lua_gettop(L);
     mtmsg_value *values = msg->local;
     size_t count = top >= first ? (size_t)(top - first + 1) : 0;
     size_t i;
     if (count > GLUE_LOCAL_VALUES) {
-        values = reserve(L, &glue_getstate(L)->scratch, count);
+        values = glue_reserve(L, &glue_getstate(L)->scratch, count);
     }
     for (i = 0; i < count; i++) {
-        checkvalue(L, first + (int)i, &values[i]);
+        if (tovalue(L, first + (int)i, &values[i]) != NULL) {
+            glue_checktables(L, writer, first, first + (int)i, msg);
+            return;
+        }
     }
     msg->values = values;
     msg->count = count;
+}
+
+void glue_checkmessage(lua_State *L, int first, glue_message *msg)
+{
+    checkmessage(L, 0, first, msg);
+}
+
+/* For writer:add: its tables are numbered on from those the writer's message has, and may refer to them. */
+void glue_checkwriteradd(lua_State *L, int writer, int first, glue_message *msg)
+{
+    msg->kept = 0;
+    checkmessage(L, writer, first, msg);
+}
+
+void glue_initscratch(glue_scratch *scratch)
+{
+    scratch->items = NULL;
+    scratch->capacity = 0;
+    glue_initseen(&scratch->seen);
 }
 
 void glue_freescratch(glue_scratch *scratch)
@@ -120,9 +155,11 @@ void glue_freescratch(glue_scratch *scratch)
     free(scratch->items);
     scratch->items = NULL;
     scratch->capacity = 0;
+    glue_freeseen(&scratch->seen);
 }
 
-static int pushvalue(lua_State *L, const mtmsg_value *value)
+/* Pushes a value that is not a table; 0 for a table or an unknown type. */
+static GLUE_HOT_INLINE int pushvalue(lua_State *L, const mtmsg_value *value)
 {
     switch (value->type) {
     case MTMSG_NIL:
@@ -151,6 +188,11 @@ static int pushvalue(lua_State *L, const mtmsg_value *value)
     }
 }
 
+int glue_pushvalue(lua_State *L, const mtmsg_value *value)
+{
+    return pushvalue(L, value);
+}
+
 /* Room on the stack for count values, or luaL_checkstack's error. */
 void glue_checkroom(lua_State *L, size_t count)
 {
@@ -161,19 +203,35 @@ void glue_checkroom(lua_State *L, size_t count)
 /* The first chunk of glue_pushvalues and a spare reader fit the stack every C function starts with. */
 typedef char glue_first_chunk_fits[GLUE_LOCAL_VALUES + 1 <= LUA_MINSTACK ? 1 : -1];
 
+static int hastables(const mtmsg_value *chunk, size_t got)
+{
+    size_t i;
+    for (i = 0; i < got; i++) {
+        if (chunk[i].type == MTMSG_TABLE) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /*
  * Pushes the next values of the reader's message, at most count (SIZE_MAX:
- * all that are left), and returns how many. They come from the library in
- * chunks. A C function starts with LUA_MINSTACK free stack slots, of which
- * the callers use at most one (a spare reader), so a message that fits the
- * first chunk costs one library call and no stack check; a longer one
- * checks the room for all its values before the first is pushed. From
- * then on only running out of memory can fail while reader->busy is raised,
- * or a library that contradicts itself.
+ * all that are left), and returns how many; owner is the stack index of
+ * the reader object (0 for the state's reader, which always pushes whole
+ * messages). They come from the library in chunks. A C function starts
+ * with LUA_MINSTACK free stack slots, of which the callers use at most one
+ * (a spare reader), so a message that fits the first chunk costs one
+ * library call and no stack check; a longer one without tables in its
+ * first chunk checks the room for all its values before the first is
+ * pushed (tablebuild.c checks its own). From then on only running out of memory
+ * can fail while reader->busy is raised, or a library that contradicts
+ * itself. The first table met hands the rest of the message over to
+ * tablebuild.c, since its entries are not values of the message.
  */
-int glue_pushvalues(lua_State *L, glue_reader *reader, size_t count)
+static int pushvalues(lua_State *L, glue_reader *reader, int owner, size_t count)
 {
     mtmsg_value chunk[GLUE_LOCAL_VALUES];
+    size_t wanted = count;
     size_t want = count < GLUE_LOCAL_VALUES ? count : GLUE_LOCAL_VALUES;
     size_t got = 0, pushed = 0, i;
     mtmsg_status status;
@@ -181,7 +239,7 @@ int glue_pushvalues(lua_State *L, glue_reader *reader, size_t count)
         return 0;
     }
     glue_check(L, mtmsg_reader_next(reader->handle, chunk, want, &got));
-    if (got == want && count > want) {
+    if (got == want && count > want && !hastables(chunk, got)) {
         size_t rest = 0;
         glue_check(L, mtmsg_reader_remaining(reader->handle, &rest));
         count = got + (rest < count - got ? rest : count - got);
@@ -193,6 +251,11 @@ int glue_pushvalues(lua_State *L, glue_reader *reader, size_t count)
     for (;;) {
         for (i = 0; i < got; i++) {
             if (!pushvalue(L, &chunk[i])) {
+                if (chunk[i].type == MTMSG_TABLE || chunk[i].type == MTMSG_TABLE_REF) {
+                    count = glue_pushtables(L, reader, owner, chunk + i, got - i, wanted, pushed + i);
+                    reader->busy--;
+                    return (int)count;
+                }
                 reader->busy--;
                 lua_pop(L, (int)(pushed + i)); /* the error message needs the room */
                 return luaL_error(L, "mtmsg: unknown value type %d in a message", (int)chunk[i].type);
@@ -212,4 +275,15 @@ int glue_pushvalues(lua_State *L, glue_reader *reader, size_t count)
     }
     reader->busy--;
     return (int)count;
+}
+
+int glue_pushvalues(lua_State *L, glue_reader *reader, size_t count)
+{
+    return pushvalues(L, reader, 0, count);
+}
+
+/* For reader:next: tables shared between its calls on one message stay shared. */
+int glue_pushreadervalues(lua_State *L, int owner, glue_reader *reader, size_t count)
+{
+    return pushvalues(L, reader, owner, count);
 }

@@ -22,8 +22,9 @@ static int writer_add(lua_State *L)
 {
     mtmsg_writer *writer = glue_checkself(L);
     glue_message msg;
-    glue_checkmessage(L, 2, &msg);
+    glue_checkwriteradd(L, 1, 2, &msg);
     glue_check(L, mtmsg_writer_add(writer, msg.values, msg.count));
+    glue_keeptables(L, 1, &msg);
     return 0;
 }
 

@@ -12,8 +12,8 @@
 //! - `primitive`: the seam to the standard library or loom (atomics,
 //!   cells, statics, parking), so that loom checks the real code;
 //! - `sys`: the operating system (futexes, or a portable emulation; fork);
-//! - `error`, `sizes`, `value`, `wait`: errors, memory plans, the message
-//!   encoding, timeouts;
+//! - `error`, `sizes`, `value`, `tables`, `wait`: errors, memory plans, the
+//!   message encoding and its tables' shape checks, timeouts;
 //! - `sync`: the lock, the event-count signal, the one spin policy;
 //! - `abort`: the process-wide abort flag and `sleep`;
 //! - `reference`: references, their count, names;
@@ -35,6 +35,7 @@ mod sys;
 mod error;
 mod sizes;
 mod value;
+mod tables;
 mod wait;
 
 mod sync;

@@ -4,7 +4,13 @@ use crate::error::{Error, ErrorKind};
 use crate::queue::{Drain, Taken, LINK_ABOVE};
 use crate::sizes::{out_of_memory, Sizes};
 use crate::sync::spin::HoldBack;
+use crate::tables::entries;
 use crate::value::{decode_value, BodySize, Value};
+
+#[cold]
+fn owed(array: usize, pairs: usize) -> usize {
+    entries(array, pairs).expect("a checked table")
+}
 
 /// Holds one taken message and reads its values one by one.
 ///
@@ -20,7 +26,11 @@ pub struct Reader {
     max_values: usize,
     body: Vec<u8>,
     pos: usize,
+    /// Values not begun plus the entries the tables begun still owe: the
+    /// least number of entries before the message ends.
     remaining: usize,
+    /// Tables read so far in the current message.
+    tables: usize,
     /// Whether the taking thread holds back behind a steady producer.
     pub(crate) hold_back: HoldBack,
 }
@@ -31,7 +41,7 @@ impl Reader {
     /// `message_size` (and left in its buffer).
     pub fn new(size: usize, grow: f64) -> Result<Reader, Error> {
         let sizes = Sizes::new(size, size, grow)?;
-        Ok(Reader { sizes, max_values: usize::MAX, body: Vec::new(), pos: 0, remaining: 0, hold_back: HoldBack::default() })
+        Ok(Reader { sizes, max_values: usize::MAX, body: Vec::new(), pos: 0, remaining: 0, tables: 0, hold_back: HoldBack::default() })
     }
 
     /// Refuses, from now on, messages of more than `max` values with
@@ -59,6 +69,7 @@ impl Reader {
                 }
                 reader.pos = 0;
                 reader.remaining = count;
+                reader.tables = 0;
             },
         );
         if let Some(memory) = replaced {
@@ -86,12 +97,22 @@ impl Reader {
         Ok(())
     }
 
-    /// Values of the current message not read yet.
+    /// How many entries at least [`Reader::next`] still returns: the
+    /// values not begun (a table as one) and the entries still owed by the
+    /// tables begun. Between values, the number of values left.
     pub fn remaining(&self) -> usize {
         self.remaining
     }
 
-    /// The next value of the current message, or `None` at its end.
+    /// Tables read so far in the current message: the number the next one
+    /// has (references count from 0 at the message's first table).
+    pub fn tables(&self) -> usize {
+        self.tables
+    }
+
+    /// The next entry of the current message, or `None` at its end: a
+    /// value, or one of the entries of a table read before (see
+    /// `tables.rs` for their order).
     #[allow(clippy::should_implement_trait)]
     #[inline]
     pub fn next(&mut self) -> Option<Value<'_>> {
@@ -99,7 +120,14 @@ impl Reader {
             return None;
         }
         self.remaining -= 1;
-        decode_value(&self.body, &mut self.pos)
+        let value = decode_value(&self.body, &mut self.pos)?;
+        if let Value::Table { array, pairs } = value {
+            // Its entries are owed next. Bodies were checked when added, so
+            // the count neither overflows nor outruns the body.
+            self.remaining += owed(array, pairs);
+            self.tables += 1;
+        }
+        Some(value)
     }
 
     /// Forgets the current message.
@@ -107,5 +135,6 @@ impl Reader {
         self.body.clear();
         self.pos = 0;
         self.remaining = 0;
+        self.tables = 0;
     }
 }

@@ -12,8 +12,14 @@
 //! `varint(length)` plus the bytes for strings. A varint takes one byte per
 //! started 7 bits (1 byte below 128, 2 below 16384, ...). So a message
 //! `("tag", 42, 1.5)` occupies 2 + (1+1+3) + 9 + 9 = 25 bytes.
+//!
+//! A table is its header, `tag varint(array) varint(pairs)`, followed by
+//! its entries as further values (see `tables.rs`); a table seen before in
+//! the same message is `tag varint(number)`. The value count of the
+//! header counts a table with its entries as one value.
 
 use crate::error::{Error, ErrorKind};
+use crate::tables;
 
 /// One value of a message.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -29,6 +35,13 @@ pub enum Value<'a> {
     Pointer(usize),
     /// The address of a C function; never 0.
     CFunction(usize),
+    /// A table: the values of keys 1..=`array` follow (a nil one is
+    /// absent), then `pairs` keys each followed by its value; entries that
+    /// are tables are followed by their own entries first.
+    Table { array: usize, pairs: usize },
+    /// The same table as the message's table of this number (its tables
+    /// are numbered from 0 in the order they appear).
+    TableRef(usize),
 }
 
 /// Anything that can be read as a [`Value`]; lets the C ABI hand over its
@@ -53,6 +66,8 @@ const TAG_NUMBER: u8 = 4;
 const TAG_STRING: u8 = 5;
 const TAG_POINTER: u8 = 6;
 const TAG_CFUNCTION: u8 = 7;
+const TAG_TABLE: u8 = 8;
+const TAG_TABLE_REF: u8 = 9;
 
 #[inline]
 pub(crate) fn varint_len(n: usize) -> usize {
@@ -108,11 +123,13 @@ fn get_long_varint(src: &[u8], pos: &mut usize) -> Option<usize> {
     }
 }
 
-fn value_size(value: &Value<'_>) -> usize {
+pub(crate) fn value_size(value: &Value<'_>) -> usize {
     match value {
         Value::Nil | Value::Boolean(_) => 1,
         Value::String(s) => 1 + varint_len(s.len()) + s.len(),
         Value::Integer(_) | Value::Number(_) | Value::Pointer(_) | Value::CFunction(_) => 9,
+        Value::Table { array, pairs } => 1 + varint_len(*array) + varint_len(*pairs),
+        Value::TableRef(number) => 1 + varint_len(*number),
     }
 }
 
@@ -136,16 +153,40 @@ pub(crate) fn header_len(size: BodySize) -> usize {
     varint_len(size.bytes) + varint_len(size.count)
 }
 
-/// Checks every value and measures the body they encode to.
+/// A body measured: its size, and how many tables it holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Measured {
+    pub size: BodySize,
+    pub tables: usize,
+}
+
+pub(crate) fn too_large() -> Error {
+    Error::new(ErrorKind::OutOfMemory, "message too large")
+}
+
+/// Checks every value and measures the body they encode to. Tables are
+/// numbered on from `tables_before` (the tables of the message added
+/// before these values, by a writer).
+///
+/// Values without tables pay nothing for them: the sum starts at 1, and a
+/// table or reference counts `usize::MAX` bytes here, so that it overflows
+/// the sum like a message too large does; the one test of the overflow
+/// then sends both to `tables::measure`, which measures again with the
+/// shape checks (and tells a message too large).
 #[inline]
-pub(crate) fn measure<T: AsValue>(values: &[T]) -> Result<BodySize, Error> {
-    let mut bytes = 0usize;
+pub(crate) fn measure<T: AsValue>(values: &[T], tables_before: usize) -> Result<Measured, Error> {
+    let mut bytes_plus_1 = 1usize;
     for value in values {
-        bytes = bytes
-            .checked_add(value_size(&value.as_value()?))
-            .ok_or_else(|| Error::new(ErrorKind::OutOfMemory, "message too large"))?;
+        let size = match value.as_value()? {
+            Value::Table { .. } | Value::TableRef(_) => usize::MAX,
+            value => value_size(&value),
+        };
+        match bytes_plus_1.checked_add(size) {
+            Some(sum) => bytes_plus_1 = sum,
+            None => return tables::measure(values, tables_before),
+        }
     }
-    Ok(BodySize { bytes, count: values.len() })
+    Ok(Measured { size: BodySize { bytes: bytes_plus_1 - 1, count: values.len() }, tables: 0 })
 }
 
 /// Where encoded bytes go: a slice of exactly the measured length, or the
@@ -187,13 +228,25 @@ pub(crate) trait Body {
 /// Values to encode, checked and measured.
 pub(crate) struct Values<'a, T> {
     values: &'a [T],
-    size: BodySize,
+    measured: Measured,
 }
 
 impl<'a, T: AsValue> Values<'a, T> {
+    /// The values of a whole message.
     #[inline]
     pub fn new(values: &'a [T]) -> Result<Values<'a, T>, Error> {
-        Ok(Values { values, size: measure(values)? })
+        Values::after_tables(values, 0)
+    }
+
+    /// Values that follow `tables_before` tables of the same message.
+    #[inline]
+    pub fn after_tables(values: &'a [T], tables_before: usize) -> Result<Values<'a, T>, Error> {
+        Ok(Values { values, measured: measure(values, tables_before)? })
+    }
+
+    /// How many tables the values hold (references not counted).
+    pub fn tables(&self) -> usize {
+        self.measured.tables
     }
 }
 
@@ -207,7 +260,7 @@ impl<T: AsValue> Values<'_, T> {
 
 impl<T: AsValue> Body for Values<'_, T> {
     fn size(&self) -> BodySize {
-        self.size
+        self.measured.size
     }
 
     fn write_in_place(&self, dst: &mut [u8]) {
@@ -261,6 +314,17 @@ fn encode_value(value: &Value<'_>, sink: &mut impl Sink) {
             sink.put(&head[..end]);
             sink.put(s);
         }
+        Value::Table { array, pairs } => {
+            let mut head = [TAG_TABLE; 21];
+            let end = put_varint(&mut head, 1, array);
+            let end = put_varint(&mut head, end, pairs);
+            sink.put(&head[..end]);
+        }
+        Value::TableRef(number) => {
+            let mut head = [TAG_TABLE_REF; 11];
+            let end = put_varint(&mut head, 1, number);
+            sink.put(&head[..end]);
+        }
     }
 }
 
@@ -292,6 +356,11 @@ pub(crate) fn decode_value<'a>(src: &'a [u8], pos: &mut usize) -> Option<Value<'
             *pos = end;
             Value::String(s)
         }
+        TAG_TABLE => {
+            let array = get_varint(src, pos)?;
+            Value::Table { array, pairs: get_varint(src, pos)? }
+        }
+        TAG_TABLE_REF => Value::TableRef(get_varint(src, pos)?),
         _ => return None,
     })
 }
@@ -299,8 +368,10 @@ pub(crate) fn decode_value<'a>(src: &'a [u8], pos: &mut usize) -> Option<Value<'
 /// How many bytes a message of these values occupies in a buffer: the
 /// figure to plan fixed-size buffers with (`size1` must hold one message,
 /// `size2` all queued ones).
+/// `usize::MAX` for values that are not a valid message (see
+/// `tables.rs` for what makes the entries of tables valid).
 pub fn encoded_message_size(values: &[Value<'_>]) -> usize {
-    measure(values).map(BodySize::message_bytes).unwrap_or(usize::MAX)
+    measure(values, 0).map(|m| m.size.message_bytes()).unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]

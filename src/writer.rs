@@ -12,6 +12,9 @@ pub struct Writer {
     sizes: Sizes,
     body: Vec<u8>,
     count: usize,
+    /// Tables in the message so far: a later `add` may refer to them, and
+    /// numbers its own tables on from here.
+    tables: usize,
 }
 
 impl Writer {
@@ -20,23 +23,31 @@ impl Writer {
     /// `message_size`.
     pub fn new(size: usize, grow: f64) -> Result<Writer, Error> {
         let sizes = Sizes::new(size, size, grow)?;
-        Ok(Writer { sizes, body: Vec::new(), count: 0 })
+        Ok(Writer { sizes, body: Vec::new(), count: 0, tables: 0 })
     }
 
-    /// Appends values; on error nothing of them is appended.
+    /// Appends values; on error nothing of them is appended. Each call's
+    /// tables must end within it; their references may point to the
+    /// tables of earlier calls for the same message.
     pub fn add<T: AsValue>(&mut self, values: &[T]) -> Result<(), Error> {
-        let added = Values::new(values)?;
-        let total = BodySize { bytes: self.body.len() + added.size().bytes, count: self.count + values.len() };
+        let added = Values::after_tables(values, self.tables)?;
+        let total = BodySize { bytes: self.body.len() + added.size().bytes, count: self.count + added.size().count };
         self.sizes.check_message(header_len(total) + total.bytes, &|| "mtmsg.writer".to_string())?;
         self.body.try_reserve(added.size().bytes).map_err(|_| out_of_memory(total.bytes))?;
         added.append_to(&mut self.body);
         self.count = total.count;
+        self.tables += added.tables();
         Ok(())
     }
 
-    /// Values added so far.
+    /// Values added so far (a table with its entries is one).
     pub fn count(&self) -> usize {
         self.count
+    }
+
+    /// Tables added so far: the number the next one gets.
+    pub fn tables(&self) -> usize {
+        self.tables
     }
 
     /// Adds the values as one message to `buffer`; on `Done` the writer is
@@ -61,5 +72,6 @@ impl Writer {
     pub fn clear(&mut self) {
         self.body.clear();
         self.count = 0;
+        self.tables = 0;
     }
 }

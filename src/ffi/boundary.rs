@@ -147,6 +147,20 @@ pub(crate) fn timeout(seconds: f64) -> Result<Option<Duration>, Error> {
     Ok(Duration::try_from_secs_f64(seconds.max(0.0)).ok())
 }
 
+/// The body of the functions that report one count of a handle: the
+/// handle checked, the count written through `out_count`.
+///
+/// # Safety
+/// As for [`arg`] and [`out`].
+pub(crate) unsafe fn count_of<T>(handle: *const T, what: &str, out_count: *mut usize, count: impl FnOnce(&T) -> usize) -> mtmsg_status {
+    // SAFETY: the caller keeps the promises of `arg` and `out`.
+    call(|| unsafe {
+        let handle = arg(handle, what)?;
+        out(out_count, "out_count")?.write(count(handle));
+        Ok(mtmsg_status::MTMSG_OK)
+    })
+}
+
 /// Frees a handle made by `Box::into_raw`; NULL is fine.
 ///
 /// # Safety

@@ -119,9 +119,14 @@ pub unsafe extern "C" fn mtmsg_buffer_name(
     unsafe { object::name(buffer, out_name, out_len) }
 }
 
-/// Adds `count` values as one message: `MTMSG_OK`, or `MTMSG_WOULD_BLOCK`
+/// Adds `count` entries as one message: `MTMSG_OK`, or `MTMSG_WOULD_BLOCK`
 /// when a fixed buffer is full or a nonblocking handle finds it busy.
 /// `MTMSG_MESSAGE_SIZE` when a fixed buffer's `size1` is too small for it.
+/// The entries are the message's values, each table followed by its own
+/// entries (see `MTMSG_TABLE`); a malformed array (a table whose entries
+/// run past `count`, a reference to a table not before it, nesting deeper
+/// than `MTMSG_MAX_DEPTH`, a nil or NaN key, an unknown type) is
+/// `MTMSG_INVALID_ARGUMENT`, and nothing is added.
 ///
 /// # Safety
 /// - `buffer` is NULL or a buffer handle of this library, not released.
@@ -135,7 +140,9 @@ pub unsafe extern "C" fn mtmsg_buffer_addmsg(buffer: *mut mtmsg_buffer, values: 
     })
 }
 
-/// Replaces all queued messages by this one; returns like `mtmsg_buffer_addmsg`.
+/// Replaces all queued messages by this one (entries as for
+/// `mtmsg_buffer_addmsg`); returns like it, and a malformed array leaves
+/// the queued messages as they are.
 ///
 /// # Safety
 /// - `buffer` is NULL or a buffer handle of this library, not released.
@@ -149,9 +156,11 @@ pub unsafe extern "C" fn mtmsg_buffer_setmsg(buffer: *mut mtmsg_buffer, values: 
     })
 }
 
-/// Adds one message, waiting up to `timeout` seconds (`MTMSG_FOREVER`: as
-/// long as it takes; 0 or negative: not at all) for room in a full fixed-size buffer: `MTMSG_OK` or
-/// `MTMSG_TIMEOUT`. Close and abort wake the waiting thread with their error.
+/// Adds one message (entries as for `mtmsg_buffer_addmsg`), waiting up to
+/// `timeout` seconds (`MTMSG_FOREVER`: as long as it
+/// takes; 0 or negative: not at all) for room in a full
+/// fixed-size buffer: `MTMSG_OK` or `MTMSG_TIMEOUT`. Close and abort wake
+/// the waiting thread with their error.
 ///
 /// # Safety
 /// - `buffer` is NULL or a buffer handle of this library, not released.

@@ -1,6 +1,6 @@
 //! `mtmsg_reader_*`: take a message apart value by value through the C ABI.
 
-use super::boundary::{arg, arg_mut, call, call_void, give, out, release};
+use super::boundary::{arg_mut, call, call_void, count_of, give, out, release};
 use super::types::{mtmsg_reader, mtmsg_status, mtmsg_value};
 use crate::Reader;
 
@@ -45,8 +45,12 @@ pub unsafe extern "C" fn mtmsg_reader_release(reader: *mut mtmsg_reader) {
     call_void(|| unsafe { release(reader) })
 }
 
-/// How many values of the current message are not read yet (0 for an
-/// empty message, and after `mtmsg_reader_clear`).
+/// How many entries `mtmsg_reader_next` returns at least before the
+/// current message ends: the values not begun (a table, with its entries,
+/// as one) plus the entries still owed by the tables begun. Between values
+/// it is the number of values left; for a message without tables, exactly
+/// the entries left. 0 at the end, for an empty message, and after
+/// `mtmsg_reader_clear`.
 ///
 /// # Safety
 /// - `reader` is NULL or a reader handle of this library, not released and used by no other thread meanwhile.
@@ -54,16 +58,16 @@ pub unsafe extern "C" fn mtmsg_reader_release(reader: *mut mtmsg_reader) {
 #[no_mangle]
 pub unsafe extern "C" fn mtmsg_reader_remaining(reader: *const mtmsg_reader, out_count: *mut usize) -> mtmsg_status {
     // SAFETY: the caller keeps the promises of `# Safety`.
-    call(|| unsafe {
-        let reader = arg(reader, "reader")?;
-        out(out_count, "out_count")?.write(reader.0.remaining());
-        Ok(mtmsg_status::MTMSG_OK)
-    })
+    unsafe { count_of(reader, "reader", out_count, |reader| reader.0.remaining()) }
 }
 
-/// Reads up to `max` next values into `out_values`; `*out_got` says how
-/// many (fewer at the end of the message). Strings point into the reader's
-/// memory: valid until its next nextmsg, clear or release.
+/// Reads up to `max` next entries into `out_values`; `*out_got` says how
+/// many (fewer only at the end of the message). A table comes as its
+/// `MTMSG_TABLE` entry followed by its entries (see there), so `max` may
+/// end in the middle of a table: the next call goes on with the entry after
+/// the last one returned, and `mtmsg_reader_remaining` says how many at
+/// least are still owed. Strings point into the reader's memory: valid
+/// until its next nextmsg, clear or release.
 ///
 /// # Safety
 /// - `reader` is NULL or a reader handle of this library, not released and used by no other thread meanwhile.
@@ -92,6 +96,20 @@ pub unsafe extern "C" fn mtmsg_reader_next(
         out_got.write(got);
         Ok(mtmsg_status::MTMSG_OK)
     })
+}
+
+/// How many tables of the current message were read: the number the next
+/// `MTMSG_TABLE` read has, to which later `MTMSG_TABLE_REF` entries may
+/// refer. Lets a reader that takes a message apart in several calls number
+/// its tables.
+///
+/// # Safety
+/// - `reader` is NULL or a reader handle of this library, not released and used by no other thread meanwhile.
+/// - `out_count` is NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_reader_tables(reader: *const mtmsg_reader, out_count: *mut usize) -> mtmsg_status {
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    unsafe { count_of(reader, "reader", out_count, |reader| reader.0.tables()) }
 }
 
 /// Forgets the current message.

@@ -33,6 +33,27 @@ pub const MTMSG_STRING: u32 = 4;
 pub const MTMSG_POINTER: u32 = 5;
 /// `mtmsg_value.type`: `as.cfunction`, never NULL (a `lua_CFunction`).
 pub const MTMSG_CFUNCTION: u32 = 6;
+/// `mtmsg_value.type`: a table, `as.table`. Its entries follow it in the
+/// same value array: first `as.table.array` values, those of the keys 1, 2,
+/// …, `array` (an `MTMSG_NIL` one is absent), then `as.table.pairs` pairs,
+/// each a key followed by its value. An entry that is a table is followed
+/// by its own entries before the next entry of its parent (depth first).
+/// So `{10, 20, x = {}}` is `TABLE{2,1}, 10, 20, "x", TABLE{0,0}`: five
+/// entries, one value of the message. Keys may be any value but nil and a
+/// NaN number (tables too); Lua makes keys it sees as equal (`1` and `1.0`)
+/// one key, the later pair winning.
+pub const MTMSG_TABLE: u32 = 7;
+/// `mtmsg_value.type`: `as.table_ref`, the same table as an earlier one of
+/// the message: the message's `MTMSG_TABLE` entries are numbered from 0 in
+/// the order they appear (through all `mtmsg_writer_add` calls that build
+/// it), and a reference may name any table before it, one still open
+/// included, which is how cycles travel (`t.self = t` is
+/// `TABLE{0,1}, "self", TABLE_REF 0`).
+pub const MTMSG_TABLE_REF: u32 = 8;
+/// How deep tables may be nested: a table among the message's values is at
+/// depth 1, a table in it at depth 2. Deeper ones are refused with
+/// `MTMSG_INVALID_ARGUMENT` (an argument error in Lua).
+pub const MTMSG_MAX_DEPTH: usize = 200;
 
 /// `mtmsg_buffer_notifier` kind `'>'`: notify after each added message.
 pub const MTMSG_NOTIFY_ADDED: i32 = b'>' as i32;
@@ -117,6 +138,16 @@ pub struct mtmsg_string {
     pub len: usize,
 }
 
+/// A table value: how many entries follow it (see `MTMSG_TABLE`).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct mtmsg_table {
+    /// Values of the keys 1 to `array`, in order.
+    pub array: usize,
+    /// Key/value pairs after them (2 × `pairs` entries).
+    pub pairs: usize,
+}
+
 /// The payload of an `mtmsg_value`, selected by its `type`.
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -127,9 +158,12 @@ pub union mtmsg_payload {
     pub string: mtmsg_string,
     pub pointer: *mut c_void,
     pub cfunction: mtmsg_cfunction,
+    pub table: mtmsg_table,
+    pub table_ref: usize,
 }
 
-/// One value of a message: `type` is one of `MTMSG_NIL` … `MTMSG_CFUNCTION`.
+/// One value of a message, or one entry of a table: `type` is one of
+/// `MTMSG_NIL` … `MTMSG_TABLE_REF`.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct mtmsg_value {
@@ -167,6 +201,8 @@ impl AsValue for mtmsg_value {
                     Some(f) => Value::CFunction(f as usize),
                     None => return Err(invalid("C function value is NULL")),
                 },
+                MTMSG_TABLE => Value::Table { array: self.r#as.table.array, pairs: self.r#as.table.pairs },
+                MTMSG_TABLE_REF => Value::TableRef(self.r#as.table_ref),
                 _ => return Err(invalid("unknown value type")),
             })
         }
@@ -188,6 +224,8 @@ impl mtmsg_value {
             Value::Pointer(p) => (MTMSG_POINTER, mtmsg_payload { pointer: p as *mut c_void }),
             // SAFETY: the address came from a non-NULL C function pointer.
             Value::CFunction(f) => (MTMSG_CFUNCTION, mtmsg_payload { cfunction: unsafe { std::mem::transmute::<usize, mtmsg_cfunction>(f) } }),
+            Value::Table { array, pairs } => (MTMSG_TABLE, mtmsg_payload { table: mtmsg_table { array, pairs } }),
+            Value::TableRef(number) => (MTMSG_TABLE_REF, mtmsg_payload { table_ref: number }),
         };
         mtmsg_value { r#type, r#as }
     }
@@ -209,6 +247,11 @@ pub struct mtmsg_reader(pub(crate) Reader);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_depth_is_the_core_depth() {
+        assert_eq!(MTMSG_MAX_DEPTH, crate::tables::MAX_DEPTH);
+    }
 
     #[test]
     fn header_defaults_are_the_core_defaults() {

@@ -1,6 +1,6 @@
 //! `mtmsg_writer_*`: build a message piece by piece through the C ABI.
 
-use super::boundary::{arg, arg_mut, call, call_void, give, out, release, slice};
+use super::boundary::{arg, arg_mut, call, call_void, count_of, give, out, release, slice};
 use super::types::{mtmsg_buffer, mtmsg_status, mtmsg_value, mtmsg_writer};
 use crate::Writer;
 
@@ -29,7 +29,11 @@ pub unsafe extern "C" fn mtmsg_writer_release(writer: *mut mtmsg_writer) {
     call_void(|| unsafe { release(writer) })
 }
 
-/// Appends `count` values to the message being built; on error none is.
+/// Appends `count` entries (values, and the entries of tables, see
+/// `MTMSG_TABLE`) to the message being built; on error none is. The tables
+/// of one call must end within it; references (`MTMSG_TABLE_REF`) may name
+/// the tables of the earlier calls for the same message, which
+/// `mtmsg_writer_tables` counts.
 ///
 /// # Safety
 /// - `writer` is NULL or a writer handle of this library, not released and used by no other thread meanwhile.
@@ -42,6 +46,19 @@ pub unsafe extern "C" fn mtmsg_writer_add(writer: *mut mtmsg_writer, values: *co
         writer.0.add(slice(values, count, "values")?)?;
         Ok(mtmsg_status::MTMSG_OK)
     })
+}
+
+/// How many tables the message built so far holds: the number the next
+/// `MTMSG_TABLE` added gets (0 again once the message went to a buffer or
+/// the writer was cleared).
+///
+/// # Safety
+/// - `writer` is NULL or a writer handle of this library, not released and used by no other thread meanwhile.
+/// - `out_count` is NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn mtmsg_writer_tables(writer: *const mtmsg_writer, out_count: *mut usize) -> mtmsg_status {
+    // SAFETY: the caller keeps the promises of `# Safety`.
+    unsafe { count_of(writer, "writer", out_count, |writer| writer.0.tables()) }
 }
 
 /// Adds the values built so far as one message to `buffer`, atomically;

@@ -215,6 +215,25 @@ static inline mtmsg_value mv_fn(mtmsg_cfunction f)
     return v;
 }
 
+/* A table header: `array` values, then `pairs` key/value pairs follow (MTMSG_TABLE). */
+static inline mtmsg_value mv_table(size_t array, size_t pairs)
+{
+    mtmsg_value v = mv_nil();
+    v.type = MTMSG_TABLE;
+    v.as.table.array = array;
+    v.as.table.pairs = pairs;
+    return v;
+}
+
+/* The message's table number `number` again (MTMSG_TABLE_REF). */
+static inline mtmsg_value mv_ref(size_t number)
+{
+    mtmsg_value v = mv_nil();
+    v.type = MTMSG_TABLE_REF;
+    v.as.table_ref = number;
+    return v;
+}
+
 /* Same type and payload; numbers bit for bit (NaN, -0.0), strings by bytes. */
 static inline bool mv_same(const mtmsg_value *a, const mtmsg_value *b)
 {
@@ -230,6 +249,8 @@ static inline bool mv_same(const mtmsg_value *a, const mtmsg_value *b)
                 memcmp(a->as.string.ptr, b->as.string.ptr, a->as.string.len) == 0);
     case MTMSG_POINTER: return a->as.pointer == b->as.pointer;
     case MTMSG_CFUNCTION: return a->as.cfunction == b->as.cfunction;
+    case MTMSG_TABLE: return a->as.table.array == b->as.table.array && a->as.table.pairs == b->as.table.pairs;
+    case MTMSG_TABLE_REF: return a->as.table_ref == b->as.table_ref;
     default: return false;
     }
 }

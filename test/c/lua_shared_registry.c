@@ -5,26 +5,10 @@
  * (MTMSG_LUA_CPATH overrides the package.cpath used). */
 #include <pthread.h>
 
-#include <lauxlib.h>
-#include <lua.h>
-#include <lualib.h>
-
 #include "check.h"
+#include "lua_state.h"
 
 static char lua_error_text[512];
-
-static lua_State *new_state(void)
-{
-    const char *cpath = getenv("MTMSG_LUA_CPATH");
-    lua_State *L = luaL_newstate();
-    if (L == NULL) return NULL;
-    luaL_openlibs(L);
-    lua_getglobal(L, "package");
-    lua_pushstring(L, cpath ? cpath : "build/lua5.4/?.so");
-    lua_setfield(L, -2, "cpath");
-    lua_pop(L, 1);
-    return L;
-}
 
 /* Runs a chunk; false (and the error in lua_error_text) when it raised one. */
 static bool run_lua(lua_State *L, const char *code)

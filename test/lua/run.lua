@@ -12,6 +12,7 @@
 
 local files = {
   "test_values",
+  "test_tables",
   "test_buffer",
   "test_listener",
   "test_lifecycle",

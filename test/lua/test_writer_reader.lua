@@ -102,11 +102,11 @@ function tests.fixed_size_writer_raises_message_size_when_values_do_not_fit()
   t.raises("message_size", w.add, w, string.rep("x", 100))
 end
 
-function tests.writer_add_refuses_a_table_and_adds_nothing_of_that_call()
+function tests.writer_add_refuses_a_lua_function_and_adds_nothing_of_that_call()
   local w = mtmsg.newwriter()
   local b = mtmsg.newbuffer()
   w:add(1)
-  t.argerror(function() local r = w:add(2, {}) return r end)
+  t.argerror(function() local r = w:add(2, function() end) return r end)
   w:addmsg(b)
   t.eq_values(t.pack(b:nextmsg(0)), t.pack(1))
 end

@@ -5,8 +5,10 @@
 //! timeout, take with timeouts (through growing and small fixed-size
 //! readers), build with a writer, count, clear, close, abort and un-abort
 //! (a buffer, the listener, everything), release, clone and find again.
-//! And the message encoding: any values come back bit for bit, and occupy
-//! the bytes the README's arithmetic says.
+//! And the message encoding: any values, tables among them (random trees
+//! with shared tables and cycles, in their flat form), come back entry for
+//! entry, and occupy the bytes the README's arithmetic says; any array
+//! changed at random is taken whole or refused with nothing added.
 //!
 //! A bounded run is part of `cargo test`; a long run:
 //!
@@ -52,6 +54,10 @@ enum Val {
     /// carries it (a function's own address is not one value in Rust:
     /// each use may get another copy of it).
     Func(usize),
+    /// A table header: its entries follow.
+    Table { array: usize, pairs: usize },
+    /// A table met before in the message.
+    Ref(usize),
 }
 
 impl Val {
@@ -68,6 +74,8 @@ impl Val {
             Val::Ptr(p) => (MTMSG_POINTER, mtmsg_payload { pointer: *p as *mut std::ffi::c_void }),
             // SAFETY: a non-zero address, never called.
             Val::Func(f) => (MTMSG_CFUNCTION, mtmsg_payload { cfunction: unsafe { std::mem::transmute::<usize, mtmsg_cfunction>(*f) } }),
+            Val::Table { array, pairs } => (MTMSG_TABLE, mtmsg_payload { table: mtmsg_table { array: *array, pairs: *pairs } }),
+            Val::Ref(n) => (MTMSG_TABLE_REF, mtmsg_payload { table_ref: *n }),
         };
         mtmsg_value { r#type, r#as }
     }
@@ -86,6 +94,8 @@ impl Val {
             }
             MTMSG_POINTER => Val::Ptr(v.r#as.pointer as usize),
             MTMSG_CFUNCTION => Val::Func(v.r#as.cfunction.map_or(0, |f| f as usize)),
+            MTMSG_TABLE => Val::Table { array: v.r#as.table.array, pairs: v.r#as.table.pairs },
+            MTMSG_TABLE_REF => Val::Ref(v.r#as.table_ref),
             other => panic!("unknown value type {other} read back"),
         }
     }
@@ -99,6 +109,8 @@ impl Val {
             Val::Str(s) => Value::String(s),
             Val::Ptr(p) => Value::Pointer(*p),
             Val::Func(f) => Value::CFunction(*f),
+            Val::Table { array, pairs } => Value::Table { array: *array, pairs: *pairs },
+            Val::Ref(n) => Value::TableRef(*n),
         }
     }
 }
@@ -112,6 +124,24 @@ fn varint_len(mut n: usize) -> usize {
     len
 }
 
+/// The entries of each value of a well-formed message: a table's value
+/// runs on until its entries, and theirs, are all there.
+fn values_in(entries: &[Val]) -> Vec<&[Val]> {
+    let mut values = Vec::new();
+    let (mut start, mut owed) = (0, 0usize);
+    for (at, entry) in entries.iter().enumerate() {
+        owed = owed.saturating_sub(1); // the entry fills a place in an open table
+        if let Val::Table { array, pairs } = entry {
+            owed += array + 2 * pairs;
+        }
+        if owed == 0 {
+            values.push(&entries[start..=at]);
+            start = at + 1;
+        }
+    }
+    values
+}
+
 /// The bytes a message occupies, as the README states them.
 fn message_bytes(values: &[Val]) -> usize {
     let body: usize = values
@@ -119,10 +149,12 @@ fn message_bytes(values: &[Val]) -> usize {
         .map(|v| match v {
             Val::Nil | Val::Bool(_) => 1,
             Val::Str(s) => 1 + varint_len(s.len()) + s.len(),
+            Val::Table { array, pairs } => 1 + varint_len(*array) + varint_len(*pairs),
+            Val::Ref(n) => 1 + varint_len(*n),
             _ => 9,
         })
         .sum();
-    varint_len(body) + varint_len(values.len()) + body
+    varint_len(body) + varint_len(values_in(values).len()) + body
 }
 
 fn val(max_string: usize) -> impl Strategy<Value = Val> {
@@ -144,8 +176,57 @@ fn val(max_string: usize) -> impl Strategy<Value = Val> {
     ]
 }
 
+/// A message value as a tree, as a Lua program sees it.
+#[derive(Clone, Debug)]
+enum Node {
+    Leaf(Val),
+    Table { array: Vec<Node>, pairs: Vec<(Node, Node)> },
+    /// A table met before: the one of this number, modulo the tables
+    /// flattened so far (a shared table, or a cycle when it is still open).
+    Again(usize),
+}
+
+fn node(max_string: usize) -> impl Strategy<Value = Node> {
+    let leaf = prop_oneof![8 => val(max_string).prop_map(Node::Leaf), 1 => any::<usize>().prop_map(Node::Again)];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        (prop::collection::vec(inner.clone(), 0..6), prop::collection::vec((inner.clone(), inner), 0..4))
+            .prop_map(|(array, pairs)| Node::Table { array, pairs })
+    })
+}
+
+/// The flat entries of a tree, tables numbered on from `*tables`. Keys Lua
+/// cannot hold (nil, NaN) become other ones; a reference before any table
+/// becomes a boolean.
+fn flatten(node: &Node, is_key: bool, tables: &mut usize, out: &mut Vec<Val>) {
+    match node {
+        Node::Leaf(Val::Nil) if is_key => out.push(Val::Bool(false)),
+        Node::Leaf(Val::Num(bits)) if is_key && f64::from_bits(*bits).is_nan() => out.push(Val::Int(0)),
+        Node::Leaf(v) => out.push(v.clone()),
+        Node::Again(_) if *tables == 0 => out.push(Val::Bool(true)),
+        Node::Again(n) => out.push(Val::Ref(n % *tables)),
+        Node::Table { array, pairs } => {
+            *tables += 1;
+            out.push(Val::Table { array: array.len(), pairs: pairs.len() });
+            for value in array {
+                flatten(value, false, tables, out);
+            }
+            for (key, value) in pairs {
+                flatten(key, true, tables, out);
+                flatten(value, false, tables, out);
+            }
+        }
+    }
+}
+
+/// Random messages in their flat form, tables among their values.
 fn message(max_values: usize, max_string: usize) -> impl Strategy<Value = Vec<Val>> {
-    prop::collection::vec(val(max_string), 0..max_values)
+    prop::collection::vec(node(max_string), 0..max_values).prop_map(|nodes| {
+        let (mut tables, mut out) = (0, Vec::new());
+        for node in &nodes {
+            flatten(node, false, &mut tables, &mut out);
+        }
+        out
+    })
 }
 
 // ---- the C calls ----
@@ -171,17 +252,37 @@ fn values_of(msg: &[Val]) -> Vec<mtmsg_value> {
     msg.iter().map(Val::to_c).collect()
 }
 
-/// Reads every value of the reader's message.
+/// Reads every entry of the reader's message, `remaining` at a time (and
+/// one more, to see that there is no more when it says 0): it never says
+/// more than there are.
 fn read_all(reader: *mut mtmsg_reader) -> Vec<Val> {
-    let mut remaining = 0;
+    let mut all = Vec::new();
     // SAFETY: a live reader and valid out pointers throughout.
     unsafe {
-        assert_eq!(mtmsg_reader_remaining(reader, &mut remaining), MTMSG_OK);
-        let mut out = vec![mtmsg_value { r#type: 99, r#as: mtmsg_payload { integer: 0 } }; remaining + 1];
-        let mut got = 0;
-        assert_eq!(mtmsg_reader_next(reader, out.as_mut_ptr(), out.len(), &mut got), MTMSG_OK);
-        assert_eq!(got, remaining, "reader_next gave fewer values than remaining");
-        out[..got].iter().map(|v| Val::of_c(v)).collect()
+        loop {
+            let mut remaining = 0;
+            assert_eq!(mtmsg_reader_remaining(reader, &mut remaining), MTMSG_OK);
+            let mut out = vec![mtmsg_value { r#type: 99, r#as: mtmsg_payload { integer: 0 } }; remaining.max(1)];
+            let mut got = 0;
+            assert_eq!(mtmsg_reader_next(reader, out.as_mut_ptr(), out.len(), &mut got), MTMSG_OK);
+            assert!(got >= remaining, "reader_next gave {got} entries, fewer than the {remaining} remaining");
+            if got == 0 {
+                return all;
+            }
+            all.extend(out[..got].iter().map(|v| Val::of_c(v)));
+        }
+    }
+}
+
+/// One `mtmsg_writer_add` per value of `msg` (`values` is it in C).
+///
+/// # Safety
+/// A live writer.
+unsafe fn add_by_value(writer: *mut mtmsg_writer, msg: &[Val], values: &[mtmsg_value]) {
+    let mut at = 0;
+    for value in values_in(msg) {
+        assert_eq!(mtmsg_writer_add(writer, values[at..].as_ptr(), value.len()), MTMSG_OK);
+        at += value.len();
     }
 }
 
@@ -383,9 +484,7 @@ impl Model {
                         Op::Set { .. } => mtmsg_buffer_setmsg(handle, values.as_ptr(), values.len()),
                         Op::AddWait { timeout, .. } => mtmsg_buffer_addmsg_wait(handle, values.as_ptr(), values.len(), *timeout),
                         _ => {
-                            for value in &values {
-                                assert_eq!(mtmsg_writer_add(self.writer, value, 1), MTMSG_OK);
-                            }
+                            add_by_value(self.writer, msg, &values);
                             let got = if replace { mtmsg_writer_setmsg(self.writer, handle) } else { mtmsg_writer_addmsg(self.writer, handle) };
                             // the writer is empty after a success, keeps the values otherwise
                             assert_eq!(mtmsg_writer_clear(self.writer), MTMSG_OK);
@@ -706,9 +805,7 @@ proptest! {
             prop_assert_eq!(mtmsg_buffer_addmsg(exact, ptr::null(), 0), MTMSG_WOULD_BLOCK);
             prop_assert_eq!(mtmsg_buffer_nextmsg(exact, reader, 0.0), MTMSG_OK);
             prop_assert_eq!(read_all(reader), msg.clone());
-            for value in &values {
-                prop_assert_eq!(mtmsg_writer_add(writer, value, 1), MTMSG_OK);
-            }
+            add_by_value(writer, &msg, &values);
             prop_assert_eq!(mtmsg_writer_addmsg(writer, exact), MTMSG_OK);
             prop_assert_eq!(mtmsg_buffer_nextmsg(exact, reader, 0.0), MTMSG_OK);
             prop_assert_eq!(read_all(reader), msg);
@@ -716,6 +813,52 @@ proptest! {
             mtmsg_reader_release(reader);
             mtmsg_buffer_release(one_less);
             mtmsg_buffer_release(exact);
+        }
+    }
+
+    /// Any message with entries changed at random (table counts, references,
+    /// entries that become tables or references) is either taken whole and
+    /// reads back entry for entry, or refused with `MTMSG_INVALID_ARGUMENT`
+    /// and nothing added; never a crash.
+    #[test]
+    fn changed_arrays_are_taken_whole_or_refused(
+        msg in message(8, 20),
+        changes in prop::collection::vec((any::<Index>(), 0usize..6, 0usize..4), 1..4),
+    ) {
+        let _turn = TAKING_TURNS.lock().unwrap_or_else(|e| e.into_inner());
+        let mut changed = msg;
+        if changed.is_empty() {
+            changed.push(Val::Nil);
+        }
+        for (at, kind, n) in &changes {
+            let len = changed.len();
+            let entry = &mut changed[at.index(len)];
+            *entry = match (kind, &*entry) {
+                (0, Val::Table { array, pairs }) => Val::Table { array: array + n, pairs: *pairs },
+                (1, Val::Table { array, pairs }) => Val::Table { array: *array, pairs: pairs.saturating_sub(*n) },
+                (2, _) => Val::Ref(*n),
+                (3, _) => Val::Table { array: *n, pairs: n / 2 },
+                (4, _) => Val::Nil,
+                _ => Val::Num(f64::NAN.to_bits()),
+            };
+        }
+        let values = values_of(&changed);
+        let (mut buffer, mut reader, mut count) = (ptr::null_mut(), ptr::null_mut(), usize::MAX);
+        // SAFETY: valid out pointers, live handles, values valid for the call.
+        unsafe {
+            prop_assert_eq!(mtmsg_buffer_new(ptr::null(), 0, 128, 1024, 2.0, &mut buffer), MTMSG_OK);
+            prop_assert_eq!(mtmsg_reader_new(0, 2.0, &mut reader), MTMSG_OK);
+            let status = mtmsg_buffer_addmsg(buffer, values.as_ptr(), values.len());
+            check_error_text(status);
+            prop_assert!(status == MTMSG_OK || status == MTMSG_INVALID_ARGUMENT, "{:?}", status);
+            prop_assert_eq!(mtmsg_buffer_msgcnt(buffer, &mut count), MTMSG_OK);
+            prop_assert_eq!(count, usize::from(status == MTMSG_OK));
+            if status == MTMSG_OK {
+                prop_assert_eq!(mtmsg_buffer_nextmsg(buffer, reader, 0.0), MTMSG_OK);
+                prop_assert_eq!(read_all(reader), changed);
+            }
+            mtmsg_reader_release(reader);
+            mtmsg_buffer_release(buffer);
         }
     }
 }

@@ -19,6 +19,8 @@ pub enum Owned {
     String(Vec<u8>),
     Pointer(usize),
     CFunction(usize),
+    Table { array: usize, pairs: usize },
+    TableRef(usize),
 }
 
 impl Owned {
@@ -31,6 +33,8 @@ impl Owned {
             Value::String(s) => Owned::String(s.to_vec()),
             Value::Pointer(p) => Owned::Pointer(p),
             Value::CFunction(f) => Owned::CFunction(f),
+            Value::Table { array, pairs } => Owned::Table { array, pairs },
+            Value::TableRef(number) => Owned::TableRef(number),
         }
     }
 
@@ -43,7 +47,7 @@ pub fn owned(values: &[Value<'_>]) -> Vec<Owned> {
     values.iter().map(Owned::of).collect()
 }
 
-/// Every value of the reader's current message.
+/// Every entry of the reader's current message.
 pub fn drain(reader: &mut Reader) -> Vec<Owned> {
     let mut values = Vec::with_capacity(reader.remaining());
     while let Some(value) = reader.next() {
