@@ -75,6 +75,9 @@ C_TEST_CFLAGS := -Wall -Wextra -O1 -g -pthread -Iinclude
 # C tests named lua_*.c also run Lua 5.4 states that load build/lua5.4/mtmsg.so.
 C_TEST_LUA := build/lua5.4
 
+# The operating system's Lua interpreters make test also runs (see stock_rules).
+STOCK_VERSIONS := 5.1 5.2 5.3 5.4 jit
+
 .PHONY: all rust lua-all example test bench stress check-memory c-tests header clean FORCE \
 	example-programs install uninstall rock install-rock \
 	$(addprefix lua-,$(LUA_VERSIONS)) $(addprefix stock-,$(STOCK_VERSIONS))
@@ -124,11 +127,10 @@ build/%/$(RUST_SONAME): $(RUST_SO)
 # Kept after the build even where only a pattern rule asks for it (build/c/).
 .PRECIOUS: build/%/$(RUST_SONAME)
 
-# The operating system's Lua (SPEC 4): the module and the thread module built
+# The operating system's Lua: the module and the thread module built
 # against its headers (tools/find-lua.sh) for its stock interpreter, which
 # finds them with LUA_CPATH='build/stock-lua5.4/?.so;;'. No Lua library is
-# linked: the interpreter has it.
-STOCK_VERSIONS := 5.1 5.2 5.3 5.4 jit
+# linked: the interpreter has it. (STOCK_VERSIONS is set above .PHONY.)
 stock_cflags = $(or $(shell tools/find-lua.sh cflags $(1)),$(error no headers of the operating system's Lua $(1)))
 
 define stock_rules
@@ -199,7 +201,7 @@ test:
 bench:
 	MAKE='$(MAKE)' bench/run.sh
 
-# Issue 6's stress at full size, beside burners (issue 12); one case:
+# The stress test at full size, beside CPU-burning threads; one case:
 # MTMSG_STRESS_BURNERS=3 build/c/stress listener_P8_C8
 STRESS_BURNERS ?= 3
 stress: c-tests lua-5.4

@@ -1,4 +1,4 @@
--- Everyday patterns in one thread (issue 14), in nanoseconds per operation
+-- Everyday patterns in one thread, in nanoseconds per operation
 -- (per message where a loop moves several), each beside its floor: the
 -- very same loop run on a floor object, whose methods (addmsg, nextmsg,
 -- setmsg, msgcnt, close) are all one null C function (see floor.c), and

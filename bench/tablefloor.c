@@ -1,5 +1,5 @@
 /*
- * benchtablefloor: the floor of the table benchmarks (issue 16): one thread
+ * benchtablefloor: the floor of the table benchmarks: one thread
  * copying a table with a C function that walks it and builds the copy, the
  * work a table message cannot avoid, without a queue, an encoding or a
  * second thread.

@@ -1,4 +1,4 @@
--- table-array1K, table-record (issue 16): one thread adds the case's table
+-- table-array1K, table-record: one thread adds the case's table
 -- as a message n times, another takes and checks each (bench/tableloops.lua).
 -- The floor, in the same run: one thread copying the table n times with a
 -- C function that walks it and builds the copy (bench/tablefloor.c).

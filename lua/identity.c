@@ -1,6 +1,6 @@
 /*
  * The identity of tables within one message: a table met twice travels
- * once, and arrives as one table (SPEC section 8, issue 16).
+ * once, and arrives as one table.
  *
  * While a message is encoded, the tables met so far are found by address
  * in a hash set in C memory (glue_seen): looking them up allocates no Lua

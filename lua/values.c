@@ -1,5 +1,5 @@
 /*
- * Lua values in and out of messages (SPEC section 2): nil, boolean, integer
+ * Lua values in and out of messages: nil, boolean, integer
  * (5.3 and later), float, string, light userdata and C functions without
  * upvalues, and tables of them (tablewalk.c, tablebuild.c). Everything else is refused
  * before anything reaches the library, so a refused message adds nothing.

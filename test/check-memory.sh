@@ -47,6 +47,13 @@
 #   (build/drd/). The one suppression for drd is in test/valgrind.supp:
 #   accesses inside the standard library's atomic operations.
 #
+# valgrind runs one thread at a time. Its default lock between them is not
+# fair: a thread that retries in a loop (a producer retrying addmsg on a
+# full buffer) takes it back at once, and the consumer it waits for never
+# runs (seen: the Lua suite stuck for good in that stress case). So every
+# valgrind run here has --fair-sched=yes, which hands the threads the lock
+# in turn.
+#
 # Environment: MTMSG_CHECK_STRESS_MESSAGES (messages per stress case under
 # valgrind, default 2000).
 set -uo pipefail
@@ -58,7 +65,7 @@ make_command=${MAKE:-make}
 stress_messages=${MTMSG_CHECK_STRESS_MESSAGES:-2000}
 asan_luas=${MTMSG_CHECK_ASAN_LUAS:-"5.1 5.2 5.3 5.4 5.5 jit"}
 suppressions=test/valgrind.supp
-memcheck=(valgrind --tool=memcheck --leak-check=full --errors-for-leak-kinds=definite,indirect
+memcheck=(valgrind --tool=memcheck --fair-sched=yes --leak-check=full --errors-for-leak-kinds=definite,indirect
           --error-exitcode=99 --suppressions="$suppressions" --num-callers=30)
 
 passed=0
@@ -84,8 +91,10 @@ run_valgrind() {
     local name=$1 log=$2
     shift 2
     echo "== $name: $*"
+    local start=$SECONDS
     "$@" >"$log" 2>&1
     local status=$?
+    echo "   $((SECONDS - start)) s"
     grep -E '^==[0-9]+== (ERROR SUMMARY|   definitely lost|   indirectly lost|     possibly lost)' "$log" | sed 's/^==[0-9]*== /   /' | sort -u
     grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1 | sed 's/^/   /'
     if [ "$status" -eq 0 ]; then
@@ -140,7 +149,7 @@ check_drd() {
         record drd failed "does not build, see $log_dir/drd-build.log"
         return
     fi
-    local drd=(valgrind --tool=drd --error-exitcode=99 --suppressions="$suppressions" --num-callers=30)
+    local drd=(valgrind --tool=drd --fair-sched=yes --error-exitcode=99 --suppressions="$suppressions" --num-callers=30)
     for test in stress test_threads; do
         MTMSG_TEST_QUICK=1 MTMSG_STRESS_MESSAGES=$stress_messages MTMSG_TEST_WATCHDOG=600 \
             run_valgrind "drd $test" "$log_dir/drd-$test.log" "${drd[@]}" "$dir/$test"

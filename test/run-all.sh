@@ -128,7 +128,7 @@ for source in test/c/*.c; do
         run_suite "c-$name" plain "$suite_timeout" "build/c/$name"
 done
 
-# The short form of make stress (issue 12): about a minute for both on 2 cores.
+# The short form of make stress: about a minute for both on 2 cores.
 build c-stress-burners build/c/stress &&
     run_suite c-stress-burners plain "$suite_timeout" \
         env MTMSG_STRESS_BURNERS="$burners" MTMSG_STRESS_MESSAGES=200000 build/c/stress

@@ -1,4 +1,4 @@
-/* Tables between C and Lua (issue 16): a C producer's flat table entries
+/* Tables between C and Lua: a C producer's flat table entries
  * arrive in a Lua state as tables of the same shape (array part, keys and
  * their subtypes, a shared table, a cycle), and a Lua producer's tables
  * arrive in C as the documented entries.

@@ -1,4 +1,4 @@
-/* membarrier(2) denied after start-up (issue 12), as a sandbox does when it
+/* membarrier(2) denied after start-up, as a sandbox does when it
  * installs its seccomp filter once the program runs: whatever membarrier
  * does, no message may be lost, duplicated or corrupted, and no call may
  * report MTMSG_PANIC.

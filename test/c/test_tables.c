@@ -1,4 +1,4 @@
-/* Tables through the C API (issue 16): the flat form of MTMSG_TABLE and
+/* Tables through the C API: the flat form of MTMSG_TABLE and
  * MTMSG_TABLE_REF round-trips entry for entry, a reader goes on in the
  * middle of a table, a writer's calls share the numbering of their
  * message's tables, and every malformed array is MTMSG_INVALID_ARGUMENT

@@ -8,8 +8,11 @@
 
 #include "check.h"
 
-/* Generous bound for "woken within 100 ms" on a noisy 2-core machine. */
-#define WAKE_LIMIT 0.5
+/* A thread that should wake waits without a timeout (or, in mtmsg_sleep,
+ * long enough to tell): one not woken hangs its test, and the watchdog of
+ * check.h names it. How fast it wakes is printed, and measured in make
+ * bench, not checked here: under valgrind or a loaded machine any bound is
+ * a guess. */
 
 /* ---- a stream of numbered messages ---- */
 
@@ -231,7 +234,6 @@ static void wake_case(block_kind kind, wake_kind wake)
     mtmsg_buffer_release(b.buffer);
     mtmsg_listener_release(b.listener);
     CHECK_STATUS(b.status, want);
-    CHECK(latency < WAKE_LIMIT);
     if (wake == BY_ABORT || wake == BY_GLOBAL_ABORT) works_again(kind, buffer, listener);
     mtmsg_buffer_release(buffer);
     mtmsg_listener_release(listener);
@@ -288,7 +290,7 @@ static void refused_message_wakes_another_taker(bool on_listener)
     mtmsg_listener *listener = NULL;
     mtmsg_buffer *buffer = NULL;
     taker small = { .reader_size = 8, .reader_grow = 0.0, .timeout = MTMSG_FOREVER };
-    taker big = { .reader_size = 64, .reader_grow = 2.0, .timeout = 3.0 };
+    taker big = { .reader_size = 64, .reader_grow = 2.0, .timeout = MTMSG_FOREVER };
     if (on_listener) {
         CHECK_OK(mtmsg_listener_new(NULL, 0, &listener));
         CHECK_OK(mtmsg_listener_newbuffer(listener, NULL, 0, 128, 1024, 2.0, &buffer));
@@ -324,7 +326,6 @@ static void refused_message_wakes_another_taker(bool on_listener)
     mtmsg_buffer_release(buffer);
     mtmsg_listener_release(listener);
     CHECK_OK(big.status);
-    CHECK(big.woke - start < WAKE_LIMIT);
     CHECK(small.status == MTMSG_MESSAGE_SIZE || small.status == MTMSG_OBJECT_CLOSED);
 }
 

@@ -1,6 +1,6 @@
 -- Bad input at every entry point: a Lua argument error or the documented
 -- mtmsg error, never a crash; the objects keep working afterwards. And the
--- error text format of SPEC §3.
+-- error text format the README describes.
 --
 -- MTMSG_TEST_QUICK=1 skips the tests that need a lot of memory (for
 -- valgrind runs).

@@ -1,4 +1,4 @@
--- Listeners in one thread: round-robin order (SPEC §3), no_buffers,
+-- Listeners in one thread: round-robin order, no_buffers,
 -- lookup and lifetime.
 
 local t = require "testlib"

@@ -1,4 +1,4 @@
--- Stress (issue 6) from Lua: producer and consumer threads, each with its
+-- Stress from Lua: producer and consumer threads, each with its
 -- own Lua state, on one buffer (growing; fixed, its producers waiting for
 -- room or retrying addmsg), on a listener with many buffers, through
 -- writers and readers, and on a buffer whose notifier announces each

@@ -1,4 +1,4 @@
--- Tables as message values (issue 16): deep copies of every plain shape,
+-- Tables as message values: deep copies of every plain shape,
 -- shared tables and cycles kept within a message (across its values, its
 -- writer:add calls and its reader:next calls), the array part kept as an
 -- array part, refusals that name the path and add nothing, the depth

@@ -1,4 +1,4 @@
--- Every value type of SPEC §2 round-trips through a buffer unchanged;
+-- Every value type mtmsg carries round-trips through a buffer unchanged;
 -- everything else is refused with an argument error and nothing is added.
 -- (Tables, which travel too, have their own file: test_tables.lua.)
 

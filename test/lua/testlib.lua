@@ -161,7 +161,7 @@ function t.join(thread)
   return t.unpack(r, 2, r.n)
 end
 
--- The wait-for-room call (SPEC §3, beyond the seed): like addmsg, but when
+-- The wait-for-room call: like addmsg, but when
 -- a fixed-size buffer is full it waits up to `timeout` seconds (nil: as
 -- long as it takes) for room; true when added, false on timeout. Its name
 -- is spelled here only (threads get it as an argument).
