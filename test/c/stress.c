@@ -61,7 +61,9 @@
 #define FIXED_SIZE1 256
 #define FIXED_SIZE2 4096
 /* Producers and consumers drop their references and find the objects
- * again by id this often (FAULT_RELEASE). */
+ * again by id this often (FAULT_RELEASE), or every quarter of a
+ * producer's messages when that is fewer (short runs under valgrind), so
+ * that every run releases some. */
 #define RELEASE_EVERY 97
 
 /* ON_NOTIFIED: producers add to one buffer whose notifier adds an empty
@@ -105,6 +107,7 @@ typedef struct {
 static struct {
     const stress_case *c;
     int64_t per_producer;
+    int64_t release_every; /* see RELEASE_EVERY */
     int slots;
     slot slot[MAX_SLOTS];
     mtmsg_listener *listener;
@@ -404,7 +407,7 @@ static bool send_message(producer *me, int64_t seq)
     run.sent_gen[me->index][seq] = view->gen + 1;
     atomic_fetch_add(&run.sent, 1);
     atomic_fetch_add(&run.progress, 1);
-    if ((run.c->faults & FAULT_RELEASE) && seq % RELEASE_EVERY == RELEASE_EVERY - 1) {
+    if ((run.c->faults & FAULT_RELEASE) && seq % run.release_every == run.release_every - 1) {
         if (me->owns_buffers) {
             /* the last reference goes while the buffer still holds
              * messages: the listener delivers them all the same */
@@ -497,7 +500,7 @@ static void *consume(void *arg)
                 continue;
             }
             me->taken++;
-            if ((run.c->faults & FAULT_RELEASE) && me->taken % RELEASE_EVERY == 0) {
+            if ((run.c->faults & FAULT_RELEASE) && me->taken % run.release_every == 0) {
                 if (run.c->route == ON_LISTENER) {
                     uint64_t id = 0;
                     mtmsg_listener *found = NULL;
@@ -778,6 +781,7 @@ static void stress(const stress_case *c)
     run.c = c;
     run.per_producer = stress_messages / c->producers;
     if (run.per_producer < 2) run.per_producer = 2;
+    run.release_every = run.per_producer / 4 < RELEASE_EVERY ? run.per_producer / 4 + 1 : RELEASE_EVERY;
     run.slots = c->route == ON_LISTENER ? c->producers * LISTENER_SLOTS : 1;
     for (p = 0; p < c->producers; p++) {
         run.sent_gen[p] = calloc((size_t)run.per_producer, sizeof(uint32_t));
